@@ -1,0 +1,91 @@
+"""Engines, sessions and migrations for the operational store (SQLite or PostgreSQL).
+
+One function builds an engine from a URL; an optional PostgreSQL ``schema`` confines everything
+(tables and Alembic's version table) to that schema through the connection's ``search_path``,
+which is how the test suite gets a private schema per run on a shared server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from maillon.core.errors import ConfigurationError
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str, *, schema: str | None = None) -> Engine:
+    """An engine for ``url``; for PostgreSQL, ``schema`` (created if missing) becomes the path."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            from pathlib import Path
+
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if backend == "postgresql":
+        connect_args: dict[str, Any] = {}
+        if schema:
+            if not schema.replace("_", "").isalnum():
+                raise ConfigurationError(f"schema name {schema!r} must be alphanumeric")
+            bootstrap = create_engine(url)
+            with bootstrap.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            bootstrap.dispose()
+            connect_args["options"] = f"-csearch_path={schema}"
+        return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    raise ConfigurationError(
+        f"unsupported database {backend!r}: use sqlite:///FILE or postgresql+psycopg://..."
+    )
+
+
+def drop_schema(url: str, schema: str) -> None:
+    """Drop a PostgreSQL schema and everything in it (used by the tests at the end of a run)."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def alembic_config(engine: Engine) -> Config:
+    """Alembic configuration pointing at the migrations shipped inside the package."""
+    cfg = Config()
+    location = resources.files("maillon.store") / "migrations"
+    cfg.set_main_option("script_location", str(location))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the store's schema to ``revision`` (idempotent)."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session in one transaction: committed on success, rolled back on any exception."""
+    with factory() as session, session.begin():
+        yield session
