@@ -21,7 +21,8 @@ module in ``profiles/``; a path to a YAML file works wherever a profile name doe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ class ColumnMap:
 
     column: str
     field: str
-    values: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = dataclass_field(default_factory=dict)
     split: str = ";"
     date_format: str | None = None
 
@@ -75,7 +76,7 @@ class Profile:
     columns: tuple[ColumnMap, ...]
     flags: tuple[FlagMap, ...] = ()
     record_id_template: str | None = None
-    defaults: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, str] = dataclass_field(default_factory=dict)
     description: str = ""
     true_values: frozenset[str] = frozenset({"1", "true", "yes", "y", "x"})
 
@@ -148,7 +149,8 @@ def parse_profile(data: Any, *, name: str) -> Profile:
 def builtin_profiles() -> list[str]:
     """Names of the profiles shipped with Maillon (e.g. ``htcds``, ``ctdc``)."""
     folder = resources.files("maillon.collect") / "profiles"
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    names = (p.name for p in folder.iterdir())
+    return sorted(n.removesuffix(".yaml") for n in names if n.endswith(".yaml"))
 
 
 def load_profile(name_or_path: str) -> Profile:

@@ -101,18 +101,45 @@ def _sniff_delimiter(first_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+class _UndecodableLine(Exception):
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
+
+
+def _decoded_lines(stream: IO[bytes], encoding: str) -> Iterator[str]:
+    """Decode line by line, so an undecodable byte is reported with its line number."""
+    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in {"utf-8", "utf8"} else encoding
+    first = True
+    for number, raw in enumerate(stream, start=1):
+        try:
+            line = raw.decode(codec if first else codec.replace("-sig", ""))
+        except UnicodeDecodeError as exc:
+            raise _UndecodableLine(number, exc.reason) from None
+        first = False
+        yield line
+
+
 def read_csv(stream: IO[bytes], *, encoding: str = "utf-8", delimiter: str | None = None) -> Table:
     """CSV with a header row; the delimiter is sniffed from the header unless given.
 
     Decoding is strict: a byte sequence that is not valid in ``encoding`` stops the read with the
-    line number, instead of silently turning names into replacement characters.
+    row number, instead of silently turning names into replacement characters.
     """
-    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in {"utf-8", "utf8"} else encoding
-    text = io.TextIOWrapper(stream, encoding=enc, errors="strict", newline="")
     try:
-        first = text.readline()
-    except UnicodeDecodeError as exc:
-        raise _file_error(f"the header is not valid {encoding}: {exc.reason}") from exc
+        "".encode(encoding)
+    except LookupError as exc:
+        raise _file_error(f"unknown encoding {encoding!r}") from exc
+    if "16" in encoding or "32" in encoding:
+        lines: Iterator[str] = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    else:
+        lines = _decoded_lines(stream, encoding)
+    try:
+        first = next(lines, "")
+    except (_UndecodableLine, UnicodeDecodeError) as exc:
+        raise _file_error(f"the header is not valid {encoding}; save the file as UTF-8 or "
+                          "give its encoding", row=None) from exc
     if not first.strip():
         raise _file_error("the file is empty: no header row")
     delim = delimiter or _sniff_delimiter(first)
@@ -124,7 +151,7 @@ def read_csv(stream: IO[bytes], *, encoding: str = "utf-8", delimiter: str | Non
     width = len(header)
 
     def rows() -> Iterator[tuple[int, Cells | RowShapeError]]:
-        reader = csv.reader(text, delimiter=delim, strict=True)
+        reader = csv.reader(lines, delimiter=delim, strict=True)
         number = 0
         try:
             for record in reader:
@@ -140,15 +167,16 @@ def read_csv(stream: IO[bytes], *, encoding: str = "utf-8", delimiter: str | Non
                     yield number, RowShapeError(reason, raw)
                     continue
                 yield number, [c if c != "" else None for c in record]
-        except UnicodeDecodeError as exc:
+        except (_UndecodableLine, UnicodeDecodeError) as exc:
+            line = f" (line {exc.line})" if isinstance(exc, _UndecodableLine) else ""
             raise _file_error(
-                f"not valid {encoding} after data row {number} ({exc.reason}); "
+                f"data row {number + 1}{line} is not valid {encoding}; "
                 "save the file as UTF-8 or give its encoding",
                 row=number + 1,
             ) from exc
         except csv.Error as exc:
             raise _file_error(
-                f"malformed CSV at data row {number + 1} (line {reader.line_num}): {exc}; "
+                f"malformed CSV at data row {number + 1} (line {reader.line_num + 1}): {exc}; "
                 "the file may be truncated or have an unclosed quote",
                 row=number + 1,
             ) from exc
@@ -281,9 +309,9 @@ def read_jsonl(stream: IO[bytes]) -> Table:
 
     def rows() -> Iterator[tuple[int, Cells | RowShapeError]]:
         for number, item in inner:
-            if isinstance(item, RowShapeError) and isinstance(item.raw.get("value"), _JsonLineError):
-                err = item.raw["value"]
-                yield number, RowShapeError(err.reason, {"line": err.line[:500]})
+            value = item.raw.get("value") if isinstance(item, RowShapeError) else None
+            if isinstance(value, _JsonLineError):
+                yield number, RowShapeError(value.reason, {"line": value.line[:500]})
             else:
                 yield number, item
 

@@ -26,6 +26,7 @@ from maillon.core.errors import FieldError, InvalidInput, NotFound
 from maillon.core.ids import new_id
 from maillon.core.timeutil import utcnow
 from maillon.store import models as m
+from maillon.store.base import table_of
 
 Progress = Callable[[int], None]
 
@@ -117,7 +118,7 @@ def _batch_row(report: ImportReport, options: ImportOptions, sha: str, fmt: str)
 
 
 def _finish(conn: Connection, report: ImportReport, quarantine: list[QuarantinedRow]) -> None:
-    batch = m.ImportBatch.__table__
+    batch = table_of(m.ImportBatch)
     conn.execute(
         update(batch).where(batch.c.id == report.batch_id).values(
             status=report.status, rows_read=report.rows_read, rows_inserted=report.inserted,
@@ -127,7 +128,7 @@ def _finish(conn: Connection, report: ImportReport, quarantine: list[Quarantined
     )
     if quarantine:
         conn.execute(
-            insert(m.QuarantineRow.__table__),
+            insert(table_of(m.QuarantineRow)),
             [
                 {
                     "id": new_id(),
@@ -147,7 +148,7 @@ def _store_rejection(
     quarantine: list[QuarantinedRow],
 ) -> None:
     with engine.begin() as conn:
-        conn.execute(insert(m.ImportBatch.__table__), [_batch_row(report, options, sha, fmt)])
+        conn.execute(insert(table_of(m.ImportBatch)), [_batch_row(report, options, sha, fmt)])
         _finish(conn, report, quarantine)
 
 
@@ -179,7 +180,7 @@ def import_file(
             try:
                 validator = RowValidator(profile, table.header, file_label=name)
                 report.unmapped_columns = validator.unmapped
-                conn.execute(insert(m.ImportBatch.__table__),
+                conn.execute(insert(table_of(m.ImportBatch)),
                              [_batch_row(report, options, sha, fmt)])
                 writer = BatchWriter(conn, batch_id=report.batch_id, user=options.user,
                                      now=utcnow(), default_organisation=options.organisation)
@@ -284,8 +285,8 @@ def quarantine_rows(engine: Engine, batch_id: str) -> tuple[list[str], list[dict
     Each row carries its original cells plus ``_row`` (its number in the file) and ``_errors``
     (the reasons, ``column: reason`` joined by ``; ``); the importer ignores these two columns.
     """
-    q = m.QuarantineRow.__table__
-    batch = m.ImportBatch.__table__
+    q = table_of(m.QuarantineRow)
+    batch = table_of(m.ImportBatch)
     with engine.connect() as conn:
         if conn.execute(select(batch.c.id).where(batch.c.id == batch_id)).first() is None:
             raise NotFound(f"no import batch {batch_id!r}")

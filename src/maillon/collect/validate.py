@@ -124,9 +124,8 @@ def _converter(spec: FieldSpec, cmap: ColumnMap | None) -> Callable[[str], Any]:
 
         return partial
     if kind in ("code", "codes"):
-        assert spec.vocabulary is not None
-        voc = vocab.get(spec.vocabulary)
-        name = spec.vocabulary
+        name = spec.vocabulary or ""
+        voc = vocab.get(name)
 
         def code(value: str) -> str:
             found = voc.resolve(value)
@@ -144,7 +143,7 @@ def _converter(spec: FieldSpec, cmap: ColumnMap | None) -> Callable[[str], Any]:
             return found
 
         return country
-    raise AssertionError(f"unhandled kind {kind}")
+    raise ValueError(f"unhandled kind {kind}")
 
 
 @dataclass(frozen=True)
@@ -219,8 +218,7 @@ class RowValidator:
 
     def _check_flag_codes(self) -> None:
         for flag in self.flags:
-            vocabulary = FLAG_VOCABULARIES.get(flag.field) or FIELDS[flag.field].vocabulary
-            assert vocabulary is not None
+            vocabulary = FLAG_VOCABULARIES.get(flag.field) or FIELDS[flag.field].vocabulary or ""
             if vocab.get(vocabulary).resolve(flag.code) is None:
                 raise InvalidInput(
                     f"profile {self.profile.name!r}: flag {flag.name!r} adds unknown code "

@@ -20,15 +20,16 @@ from maillon.collect.profiles import FLAG_VOCABULARIES
 from maillon.collect.validate import PartialDate, Record
 from maillon.core.ids import id_block, new_id
 from maillon.store import models as m
+from maillon.store.base import Base, table_of
 
 _CODE_VOCABULARIES = {**CODE_FIELDS, **FLAG_VOCABULARIES}
 _PERSON_CHILDREN: tuple[Table, ...] = (
-    m.PersonCode.__table__,  # type: ignore[assignment]
-    m.VictimContext.__table__,  # type: ignore[assignment]
-    m.PerpetratorContext.__table__,  # type: ignore[assignment]
-    m.TraffickingEvent.__table__,  # type: ignore[assignment]
-    m.SupportPlan.__table__,  # type: ignore[assignment]
-    m.Consent.__table__,  # type: ignore[assignment]
+    table_of(m.PersonCode),
+    table_of(m.VictimContext),
+    table_of(m.PerpetratorContext),
+    table_of(m.TraffickingEvent),
+    table_of(m.SupportPlan),
+    table_of(m.Consent),
 )
 _PERSON_FIELDS = {
     "given_name": "person.given_name",
@@ -82,7 +83,7 @@ class BatchWriter:
             raise ValueError("no organisation: give an organisation column or a default")
         if label in self._orgs:
             return self._orgs[label]
-        org = m.Organisation.__table__
+        org = table_of(m.Organisation)
         found = self.conn.execute(
             select(org.c.id).where((org.c.name == label) | (org.c.code == label))
         ).scalar_one_or_none()
@@ -132,7 +133,7 @@ class BatchWriter:
         for (_, rec), new_pk in zip(records, ids, strict=True):
             org_id = self.organisation_id(rec.get("organisation"))
             case_id = self._case(rec, org_id, rows, case_updates)
-            persons = self._index(self._persons, m.Person.__table__, org_id)
+            persons = self._index(self._persons, table_of(m.Person), org_id)
             record_id = rec["record_id"]
             person = self._person_values(rec, case_id)
             pid = persons.get(record_id)
@@ -155,7 +156,7 @@ class BatchWriter:
         self, rec: Record, org_id: str, rows: dict[str, list[dict[str, Any]]],
         case_updates: dict[str, dict[str, Any]],
     ) -> str:
-        cases = self._index(self._cases, m.Case.__table__, org_id)
+        cases = self._index(self._cases, table_of(m.Case), org_id)
         key = rec.get("case_id") or rec["record_id"]
         values = {
             "status": rec.get("case.status"),
@@ -268,11 +269,11 @@ class BatchWriter:
     ) -> None:
         conn = self.conn
         if case_updates:
-            case = m.Case.__table__
+            case = table_of(m.Case)
             reset = list(case_updates)
             for start in range(0, len(reset), 500):
                 chunk = reset[start:start + 500]
-                ref = m.Referral.__table__
+                ref = table_of(m.Referral)
                 conn.execute(delete(ref).where(ref.c.case_id.in_(chunk)))
             conn.execute(
                 update(case).where(case.c.id == bindparam("b_id")), list(case_updates.values())
@@ -282,10 +283,10 @@ class BatchWriter:
             for table in _PERSON_CHILDREN:
                 conn.execute(delete(table).where(table.c.person_id.in_(chunk)))
         if person_updates:
-            person = m.Person.__table__
+            person = table_of(m.Person)
             conn.execute(update(person).where(person.c.id == bindparam("b_id")), person_updates)
         for name in ("case_file", "person", "person_code", "victim_context",
                      "perpetrator_context", "trafficking_event", "referral", "support_plan",
                      "consent"):
             if rows.get(name):
-                conn.execute(insert(m.Base.metadata.tables[name]), rows[name])
+                conn.execute(insert(Base.metadata.tables[name]), rows[name])

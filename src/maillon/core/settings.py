@@ -28,7 +28,9 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("data_dir", Path, Path("maillon-data"), "Workspace folder: database file, keys, uploads."),
+    Setting(
+        "data_dir", Path, Path("maillon-data"), "Workspace folder: database file, keys, uploads."
+    ),
     Setting(
         "database_url",
         str,

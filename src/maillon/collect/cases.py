@@ -1,0 +1,280 @@
+"""Reading cases back: the filtered case list and one case with everything attached.
+
+Functions take an open :class:`~sqlalchemy.orm.Session` (the caller owns the transaction) and
+return plain pydantic-free dataclasses, so the CLI, the JSON API and the HTML pages share them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypeVarTuple, Unpack
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from maillon.core.errors import NotFound
+from maillon.store import models as m
+
+_Ts = TypeVarTuple("_Ts")
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Filters of the case list; ``None`` means no filter.
+
+    ``q`` matches the source case id or a person's given/family name (case-insensitive prefix
+    of either); ``exploitation`` is an ``exploitation_type`` code; ``country`` an ISO alpha-2
+    code matched against exploitation events; ``year`` the registration year.
+    """
+
+    organisation: str | None = None
+    status: str | None = None
+    exploitation: str | None = None
+    country: str | None = None
+    year: int | None = None
+    q: str | None = None
+
+
+@dataclass
+class CaseSummary:
+    id: str
+    source_record_id: str | None
+    organisation: str
+    status: str | None
+    registration_date: date | None
+    victims: int
+    perpetrators: int
+    exploitation: list[str] = field(default_factory=list)
+    countries: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PersonView:
+    id: str
+    source_record_id: str | None
+    role: str
+    given_name: str | None
+    middle_name: str | None
+    family_name: str | None
+    birth_date: str | None
+    gender: str | None
+    age_band: str | None
+    codes: dict[str, list[str]]
+    victim: dict[str, Any] | None
+    perpetrator: dict[str, Any] | None
+
+
+@dataclass
+class CaseDetail:
+    summary: CaseSummary
+    closure_reason: str | None
+    case_owner: str | None
+    persons: list[PersonView]
+    events: list[dict[str, Any]]
+    referrals: list[dict[str, Any]]
+    support_plans: list[dict[str, Any]]
+    consents: list[dict[str, Any]]
+    provenance: dict[str, Any]
+
+
+def _filtered(stmt: Select[Unpack[_Ts]], flt: CaseFilter) -> Select[Unpack[_Ts]]:
+    case = m.Case
+    if flt.organisation:
+        stmt = stmt.where(
+            case.organisation_id.in_(
+                select(m.Organisation.id).where(
+                    or_(m.Organisation.code == flt.organisation,
+                        m.Organisation.name == flt.organisation,
+                        m.Organisation.id == flt.organisation)
+                )
+            )
+        )
+    if flt.status:
+        stmt = stmt.where(case.status == flt.status)
+    if flt.year:
+        stmt = stmt.where(
+            case.registration_date >= date(flt.year, 1, 1),
+            case.registration_date <= date(flt.year, 12, 31),
+        )
+    if flt.exploitation:
+        stmt = stmt.where(
+            case.id.in_(
+                select(m.Person.case_id)
+                .join(m.PersonCode, m.PersonCode.person_id == m.Person.id)
+                .where(m.PersonCode.vocabulary == "exploitation_type",
+                       m.PersonCode.code == flt.exploitation)
+            )
+        )
+    if flt.country:
+        stmt = stmt.where(
+            case.id.in_(
+                select(m.TraffickingEvent.case_id).where(
+                    m.TraffickingEvent.event_type == "Exploitation",
+                    m.TraffickingEvent.country == flt.country.upper(),
+                )
+            )
+        )
+    if flt.q:
+        text = flt.q.strip()
+        pattern = f"{text.lower()}%"
+        stmt = stmt.where(
+            or_(
+                case.source_record_id == text,
+                case.id.in_(
+                    select(m.Person.case_id).where(
+                        or_(func.lower(m.Person.given_name).like(pattern),
+                            func.lower(m.Person.family_name).like(pattern),
+                            m.Person.source_record_id == text)
+                    )
+                ),
+            )
+        )
+    return stmt
+
+
+def count_cases(session: Session, flt: CaseFilter) -> int:
+    stmt = _filtered(select(func.count()).select_from(m.Case), flt)
+    return int(session.execute(stmt).scalar_one())
+
+
+def list_cases(
+    session: Session, flt: CaseFilter, *, limit: int = 50, offset: int = 0
+) -> list[CaseSummary]:
+    """One page of cases, newest registration first, with counts and exploitation types."""
+    stmt = _filtered(
+        select(m.Case, m.Organisation.name).join(
+            m.Organisation, m.Organisation.id == m.Case.organisation_id
+        ),
+        flt,
+    ).order_by(m.Case.registration_date.desc().nulls_last(), m.Case.id).limit(limit).offset(offset)
+    rows = session.execute(stmt).all()
+    ids = [c.id for c, _ in rows]
+    roles: dict[str | None, dict[str, int]] = {i: {} for i in ids}
+    exploitation: dict[str | None, list[str]] = {i: [] for i in ids}
+    countries: dict[str | None, list[str]] = {i: [] for i in ids}
+    if ids:
+        for case_id, role, n in session.execute(
+            select(m.Person.case_id, m.Person.role, func.count())
+            .where(m.Person.case_id.in_(ids)).group_by(m.Person.case_id, m.Person.role)
+        ):
+            roles[case_id][role] = n
+        for case_id, code in session.execute(
+            select(m.Person.case_id, m.PersonCode.code).distinct()
+            .join(m.PersonCode, m.PersonCode.person_id == m.Person.id)
+            .where(m.Person.case_id.in_(ids), m.PersonCode.vocabulary == "exploitation_type")
+        ):
+            exploitation[case_id].append(code)
+        for case_id, country in session.execute(
+            select(m.TraffickingEvent.case_id, m.TraffickingEvent.country).distinct()
+            .where(m.TraffickingEvent.case_id.in_(ids),
+                   m.TraffickingEvent.event_type == "Exploitation",
+                   m.TraffickingEvent.country.is_not(None))
+        ):
+            countries[case_id].append(country or "")
+    return [
+        CaseSummary(
+            id=c.id, source_record_id=c.source_record_id, organisation=org, status=c.status,
+            registration_date=c.registration_date, victims=roles[c.id].get("Victim", 0),
+            perpetrators=roles[c.id].get("Perpetrator", 0),
+            exploitation=sorted(exploitation[c.id]), countries=sorted(countries[c.id]),
+        )
+        for c, org in rows
+    ]
+
+
+def _plain(obj: Any, *names: str) -> dict[str, Any]:
+    return {n: getattr(obj, n) for n in names}
+
+
+def get_case(session: Session, case_id: str) -> CaseDetail:
+    """One case with its persons, events, referrals, support plans and consents."""
+    found = session.execute(
+        select(m.Case, m.Organisation.name)
+        .join(m.Organisation, m.Organisation.id == m.Case.organisation_id)
+        .where(m.Case.id == case_id)
+    ).first()
+    if found is None:
+        raise NotFound(f"no case {case_id!r}")
+    case, org = found
+    persons = session.execute(
+        select(m.Person).where(m.Person.case_id == case_id).order_by(m.Person.role, m.Person.id)
+    ).scalars().all()
+    pids = [p.id for p in persons]
+    codes: dict[str, dict[str, list[str]]] = {p: {} for p in pids}
+    for pid, vocabulary, code in session.execute(
+        select(m.PersonCode.person_id, m.PersonCode.vocabulary, m.PersonCode.code)
+        .where(m.PersonCode.person_id.in_(pids)).order_by(m.PersonCode.code)
+    ):
+        codes[pid].setdefault(vocabulary, []).append(code)
+    victims = {
+        v.person_id: _plain(v, "trafficking_status", "status_decided_by",
+                            "relationship_to_trafficker", "age_when_trafficked")
+        for v in session.execute(
+            select(m.VictimContext).where(m.VictimContext.person_id.in_(pids))
+        ).scalars()
+    }
+    perps = {
+        v.person_id: _plain(v, "entity_type", "age_at_offence", "role_details")
+        for v in session.execute(
+            select(m.PerpetratorContext).where(m.PerpetratorContext.person_id.in_(pids))
+        ).scalars()
+    }
+    views = [
+        PersonView(
+            id=p.id, source_record_id=p.source_record_id, role=p.role, given_name=p.given_name,
+            middle_name=p.middle_name, family_name=p.family_name,
+            birth_date=_shown_birth(p), gender=p.gender, age_band=p.age_band, codes=codes[p.id],
+            victim=victims.get(p.id), perpetrator=perps.get(p.id),
+        )
+        for p in persons
+    ]
+    events = [
+        _plain(e, "event_type", "country", "admin_area", "city", "place", "date_from", "date_to")
+        for e in session.execute(
+            select(m.TraffickingEvent).where(m.TraffickingEvent.case_id == case_id)
+            .order_by(m.TraffickingEvent.date_from.nulls_last())
+        ).scalars()
+    ]
+    referrals = [
+        _plain(r, "direction", "other_organisation", "referral_date", "reason", "details")
+        for r in session.execute(select(m.Referral).where(m.Referral.case_id == case_id)).scalars()
+    ]
+    plans = [
+        _plain(s, "person_id", "plan_type", "planned_end_date", "actual_end_date")
+        for s in session.execute(
+            select(m.SupportPlan).where(m.SupportPlan.case_id == case_id)
+        ).scalars()
+    ]
+    consents = [
+        _plain(c, "person_id", "scope", "given", "decided_on")
+        for c in session.execute(select(m.Consent).where(m.Consent.person_id.in_(pids))).scalars()
+    ]
+    exploitation = sorted({c for p in views for c in p.codes.get("exploitation_type", [])})
+    return CaseDetail(
+        summary=CaseSummary(
+            id=case.id, source_record_id=case.source_record_id, organisation=org,
+            status=case.status, registration_date=case.registration_date,
+            victims=sum(p.role == "Victim" for p in views),
+            perpetrators=sum(p.role == "Perpetrator" for p in views),
+            exploitation=exploitation,
+            countries=sorted({e["country"] for e in events
+                              if e["event_type"] == "Exploitation" and e["country"]}),
+        ),
+        closure_reason=case.closure_reason,
+        case_owner=case.case_owner,
+        persons=views,
+        events=events,
+        referrals=referrals,
+        support_plans=plans,
+        consents=consents,
+        provenance=_plain(case, "source_record_id", "import_batch_id", "created_at",
+                          "created_by", "updated_at", "updated_by"),
+    )
+
+
+def _shown_birth(person: m.Person) -> str | None:
+    if person.birth_date is None:
+        return None
+    iso = person.birth_date.isoformat()
+    return {"year": iso[:4], "month": iso[:7]}.get(person.birth_date_precision or "day", iso)

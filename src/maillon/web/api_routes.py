@@ -1,0 +1,128 @@
+"""The JSON API (``/api/v1``): cases, imports, vocabularies. OpenAPI at ``/api/v1/openapi.json``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.orm import Session
+
+from maillon.collect import api as collect
+from maillon.core.settings import Settings
+from maillon.store.api import Store
+from maillon.vocab import api as vocab
+from maillon.web.deps import db_session, get_settings, get_store, save_upload
+
+router = APIRouter(prefix="/api/v1")
+SessionDep = Annotated[Session, Depends(db_session)]
+
+
+def case_filter(
+    organisation: str | None = None,
+    status: str | None = None,
+    exploitation: str | None = None,
+    country: str | None = None,
+    year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+    q: str | None = None,
+) -> collect.CaseFilter:
+    """Query parameters of the case list, shared by the API and the pages."""
+    return collect.CaseFilter(organisation=organisation or None, status=status or None,
+                              exploitation=exploitation or None, country=country or None,
+                              year=year, q=q or None)
+
+
+@router.get("/health", tags=["meta"])
+def health(store: Annotated[Store, Depends(get_store)]) -> dict[str, str]:
+    return {"status": "ok", "store": store.dialect}
+
+
+@router.get("/cases", tags=["cases"])
+def cases(
+    session: SessionDep,
+    flt: Annotated[collect.CaseFilter, Depends(case_filter)],
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Cases matching the filters, newest first: ``{"total": N, "items": [...]}``."""
+    items = collect.list_cases(session, flt, limit=limit, offset=offset)
+    return {"total": collect.count_cases(session, flt), "limit": limit, "offset": offset,
+            "items": [asdict(i) for i in items]}
+
+
+@router.get("/cases/{case_id}", tags=["cases"])
+def case(case_id: str, session: SessionDep) -> dict[str, Any]:
+    return asdict(collect.get_case(session, case_id))
+
+
+@router.get("/imports", tags=["imports"])
+def imports(session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+            ) -> list[dict[str, Any]]:
+    return [asdict(b) for b in collect.list_batches(session, limit=limit)]
+
+
+@router.get("/imports/{batch_id}", tags=["imports"])
+def import_batch(batch_id: str, session: SessionDep) -> dict[str, Any]:
+    return asdict(collect.get_batch(session, batch_id))
+
+
+@router.post("/imports", tags=["imports"], status_code=201)
+def upload(
+    store: Annotated[Store, Depends(get_store)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    file: Annotated[UploadFile, File(description="CSV, XLSX, JSON or JSON-lines file")],
+    profile: Annotated[str, Form()] = "htcds",
+    organisation: Annotated[str | None, Form()] = None,
+    file_format: Annotated[str | None, Form()] = None,
+    encoding: Annotated[str, Form()] = "utf-8",
+    skip_bad_rows: Annotated[bool, Form()] = False,
+) -> JSONResponse:
+    """Import one file. 201 with the report when committed (fully or partly), 422 when
+    rejected; the report lists every bad row with its column and reason either way."""
+    path, original = save_upload(file, settings)
+    options = collect.ImportOptions(
+        profile=profile, organisation=organisation or None, file_format=file_format or None,
+        encoding=encoding, skip_bad_rows=skip_bad_rows,
+    )
+    report = collect.import_file(store.engine, path, options, display_name=original)
+    status = 201 if report.status in ("committed", "partial") else 422
+    return JSONResponse(report.as_dict(), status_code=status)
+
+
+@router.get("/imports/{batch_id}/quarantine.csv", tags=["imports"])
+def quarantine_csv(batch_id: str, store: Annotated[Store, Depends(get_store)]
+                   ) -> StreamingResponse:
+    """The batch's rejected rows with ``_row`` and ``_errors`` columns, to fix and re-submit."""
+    columns, rows = collect.quarantine_rows(store.engine, batch_id)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return StreamingResponse(
+        iter([buffer.getvalue()]), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="quarantine-{batch_id}.csv"'},
+    )
+
+
+@router.get("/vocabularies", tags=["vocabularies"])
+def vocabularies() -> list[dict[str, Any]]:
+    return [
+        {"name": v.name, "title": v.title, "source": v.source, "version": v.version,
+         "codes": len(v.codes)}
+        for v in (vocab.get(n) for n in vocab.names())
+    ]
+
+
+@router.get("/vocabularies/{name}", tags=["vocabularies"])
+def vocabulary(name: str) -> dict[str, Any]:
+    from maillon.core.errors import NotFound
+
+    if name not in vocab.names():
+        raise NotFound(f"no vocabulary {name!r}")
+    v = vocab.get(name)
+    return {"name": v.name, "title": v.title, "source": v.source, "version": v.version,
+            "multi": v.multi,
+            "codes": [{"code": c.code, "label": c.label, "parent": c.parent} for c in v.codes]}

@@ -1,0 +1,61 @@
+"""The web application: JSON API under ``/api/v1`` and HTML pages, one FastAPI app."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from maillon import __version__
+from maillon.core.errors import FieldError, MaillonError, error_body
+from maillon.core.settings import Settings
+from maillon.store.api import Store
+from maillon.web import api_routes, pages
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def create_app(settings: Settings, store: Store) -> FastAPI:
+    """Build the app around an open store (the caller closes the store)."""
+    app = FastAPI(
+        title="Maillon",
+        version=__version__,
+        description="Information system against trafficking in human beings.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.store = store
+
+    @app.exception_handler(MaillonError)
+    def maillon_error(request: Request, exc: MaillonError) -> Response:
+        if _wants_html(request):
+            return pages.error_page(request, exc.status, exc.message, exc.details)
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    def request_error(request: Request, exc: RequestValidationError) -> Response:
+        details = [
+            FieldError(reason=str(e.get("msg")), field=".".join(str(p) for p in e.get("loc", ())))
+            for e in exc.errors()
+        ]
+        if _wants_html(request):
+            return pages.error_page(request, 422, "The request is not valid.", details)
+        return JSONResponse(
+            error_body("validation_failed", "the request is not valid", details), status_code=422
+        )
+
+    static = Path(str(resources.files("maillon.web") / "static"))
+    app.mount("/static", StaticFiles(directory=static), name="static")
+    app.include_router(api_routes.router)
+    app.include_router(pages.router, default_response_class=HTMLResponse)
+    return app

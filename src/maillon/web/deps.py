@@ -1,0 +1,59 @@
+"""Request-scoped helpers shared by the JSON API and the HTML pages."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from fastapi import Request, UploadFile
+from sqlalchemy.orm import Session
+
+from maillon.core.errors import FieldError, InvalidInput
+from maillon.core.ids import new_id
+from maillon.core.settings import Settings
+from maillon.store.api import Store
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """A session in a read transaction for one request, closed at the end."""
+    with get_store(request).sessions() as session:
+        yield session
+
+
+def save_upload(upload: UploadFile, settings: Settings) -> tuple[Path, str]:
+    """Store an uploaded file under ``<data_dir>/uploads`` and return ``(path, original name)``.
+
+    The stored name is a fresh id plus the sanitised suffix, so a crafted file name can never
+    leave the uploads folder. Files over ``max_upload_mb`` are refused.
+    """
+    original = Path(upload.filename or "upload.csv").name
+    suffix = re.sub(r"[^A-Za-z0-9.]", "", Path(original).suffix)[:10]
+    folder = settings.data_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{new_id()}{suffix}"
+    limit = settings.max_upload_mb * 1024 * 1024
+    with target.open("wb") as out:
+        shutil.copyfileobj(upload.file, out, length=1 << 20)
+    if target.stat().st_size > limit:
+        target.unlink()
+        raise InvalidInput(
+            f"file larger than {settings.max_upload_mb} MiB",
+            [FieldError(field="file", reason="file too large")],
+        )
+    if target.stat().st_size == 0:
+        target.unlink()
+        raise InvalidInput("the uploaded file is empty", [FieldError(field="file",
+                                                                     reason="empty file")])
+    return target, original

@@ -1,0 +1,114 @@
+"""Shared fixtures.
+
+* ``store``: a migrated, empty store. SQLite always; tests marked ``database`` run a second
+  time on PostgreSQL when ``MAILLON_TEST_DATABASE_URL`` is set, in a schema of this run's own
+  that is dropped at the end (tables are emptied between tests).
+* ``shared``: the folder of real reference data (``MAILLON_SHARED`` or ``../shared`` beside the
+  repository); tests that need it skip with the reason, except under ``CI=true`` where its
+  absence fails.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from maillon.core.settings import Settings
+from maillon.store.api import Store, drop_schema, open_store
+from maillon.store.base import Base
+from maillon.store.db import make_engine, migrate, session_factory
+
+REPO = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("MAILLON_TEST_DATABASE_URL", "")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def shared_path() -> Path:
+    return Path(os.environ.get("MAILLON_SHARED") or REPO.parent / "shared")
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The shared reference folder, or skip (fail under CI=true) when it is absent."""
+    path = shared_path()
+    if not (path / "reference").is_dir():
+        reason = f"reference data not found at {path} (set MAILLON_SHARED)"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        backends = ["sqlite"]
+        if metafunc.definition.get_closest_marker("database") and PG_URL:
+            backends.append("postgresql")
+        metafunc.parametrize("backend", backends, scope="function")
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "maillon.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_schema() -> Iterator[str]:
+    schema = f"maillon_test_{os.getpid()}_{secrets.token_hex(3)}"
+    engine = make_engine(PG_URL, schema=schema)
+    migrate(engine)
+    engine.dispose()
+    yield schema
+    drop_schema(PG_URL, schema)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "maillon-data")
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def store(
+    request: pytest.FixtureRequest, backend: str, settings: Settings, _sqlite_template: Path
+) -> Iterator[Store]:
+    if backend == "sqlite":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(_sqlite_template, settings.data_dir / "maillon.sqlite")
+        opened = open_store(settings, upgrade=False)
+        yield opened
+        opened.close()
+        return
+    schema = request.getfixturevalue("_pg_schema")
+    engine = make_engine(PG_URL, schema=schema)
+    opened = Store(engine=engine, sessions=session_factory(engine))
+    yield opened
+    with engine.begin() as conn:
+        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} CASCADE"))
+    opened.close()
+
+
+@pytest.fixture
+def client(settings: Settings, store: Store) -> Iterator[TestClient]:
+    from maillon.web.app import create_app
+
+    with TestClient(create_app(settings, store)) as c:
+        yield c
