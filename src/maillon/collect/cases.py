@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVarTuple, Unpack
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -78,7 +78,7 @@ class CaseDetail:
     provenance: dict[str, Any]
 
 
-def _filtered(stmt: Select[Unpack[_Ts]], flt: CaseFilter) -> Select[Unpack[_Ts]]:
+def _filtered(stmt: Select[*_Ts], flt: CaseFilter) -> Select[*_Ts]:
     case = m.Case
     if flt.organisation:
         stmt = stmt.where(

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from maillon.collect import api as collect
+from maillon.core.errors import FieldError, InvalidInput, NotFound
 from maillon.core.settings import Settings
 from maillon.store.api import Store
 from maillon.vocab import api as vocab
@@ -82,6 +83,12 @@ def upload(
 ) -> JSONResponse:
     """Import one file. 201 with the report when committed (fully or partly), 422 when
     rejected; the report lists every bad row with its column and reason either way."""
+    if profile not in collect.builtin_profiles():
+        raise InvalidInput(
+            f"unknown mapping profile {profile!r}; built-in profiles: "
+            + ", ".join(collect.builtin_profiles()),
+            [FieldError(field="profile", value=profile, reason="unknown profile")],
+        )
     path, original = save_upload(file, settings)
     options = collect.ImportOptions(
         profile=profile, organisation=organisation or None, file_format=file_format or None,
@@ -118,8 +125,6 @@ def vocabularies() -> list[dict[str, Any]]:
 
 @router.get("/vocabularies/{name}", tags=["vocabularies"])
 def vocabulary(name: str) -> dict[str, Any]:
-    from maillon.core.errors import NotFound
-
     if name not in vocab.names():
         raise NotFound(f"no vocabulary {name!r}")
     v = vocab.get(name)

@@ -1,0 +1,97 @@
+"""Import benchmark: rows/s of a fully validated, committed import, against DuckDB's raw read.
+
+    .venv/bin/python bench/import_bench.py [--rows 1000000] [--postgres URL]
+
+Generates ``--rows`` synthetic case rows (HTCDS flat CSV, seeded) once into ``bench/out/``, then
+times, in this one process:
+
+* DuckDB ``read_csv`` of the same file into an in-memory table (the speed-of-light reference:
+  parse only, no validation, no indexes, no durability);
+* ``maillon import`` into a fresh SQLite file (validation against the vocabularies, bulk insert
+  into ten indexed tables, one transaction);
+* the same into PostgreSQL when ``--postgres`` (or ``MAILLON_TEST_DATABASE_URL``) is given, in a
+  throw-away schema.
+
+It prints rows/s for each and the ratio to the DuckDB read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import time
+from pathlib import Path
+
+import duckdb
+
+from maillon.collect import synth
+from maillon.collect.api import ImportOptions, import_file
+from maillon.store.api import drop_schema
+from maillon.store.db import make_engine, migrate
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def _timed_import(url: str, path: Path, schema: str | None = None) -> tuple[float, str]:
+    engine = make_engine(url, schema=schema)
+    migrate(engine)
+    start = time.perf_counter()
+    report = import_file(engine, path, ImportOptions(user="bench"))
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    if report.status != "committed":
+        raise SystemExit(f"import failed: {report.message} {report.errors[:3]}")
+    return elapsed, report.status
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--postgres", default=os.environ.get("MAILLON_TEST_DATABASE_URL", ""))
+    args = parser.parse_args()
+
+    OUT.mkdir(exist_ok=True)
+    data = OUT / f"cases-{args.rows}-{args.seed}.csv"
+    if not data.exists():
+        start = time.perf_counter()
+        synth.write_single_file(path=data, n_records=args.rows, seed=args.seed)
+        print(f"generated {args.rows:,} rows in {time.perf_counter() - start:.1f} s -> {data}")
+    size_mb = data.stat().st_size / 1e6
+    print(f"file: {data.name}, {size_mb:.0f} MB, {args.rows:,} rows")
+
+    start = time.perf_counter()
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t AS SELECT * FROM read_csv(?, header=true, all_varchar=true)",
+        [str(data)],
+    )
+    loaded = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
+    raw = time.perf_counter() - start
+    con.close()
+    assert loaded == args.rows, loaded
+    results = [("duckdb read_csv (reference)", raw)]
+
+    workdir = OUT / "sqlite"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir()
+    elapsed, _ = _timed_import(f"sqlite:///{workdir / 'bench.sqlite'}", data)
+    results.append(("maillon import -> SQLite", elapsed))
+
+    if args.postgres:
+        schema = f"maillon_bench_{secrets.token_hex(3)}"
+        try:
+            elapsed, _ = _timed_import(args.postgres, data, schema=schema)
+            results.append(("maillon import -> PostgreSQL", elapsed))
+        finally:
+            drop_schema(args.postgres, schema)
+
+    print(f"\n{'step':34} {'seconds':>9} {'rows/s':>12} {'x reference':>12}")
+    for name, seconds in results:
+        print(f"{name:34} {seconds:9.2f} {args.rows / seconds:12,.0f} {seconds / raw:12.1f}")
+
+
+if __name__ == "__main__":
+    main()
