@@ -38,10 +38,6 @@ class CellError(ValueError):
     """A cell's value is not acceptable; the message is the reason shown to the user."""
 
 
-def _today() -> dt.date:
-    return dt.date.today()
-
-
 def _parse_date(text: str, date_format: str | None) -> dt.date:
     try:
         if date_format:
@@ -61,10 +57,13 @@ def _parse_date(text: str, date_format: str | None) -> dt.date:
     raise CellError(f"not a valid date (expected {hint})")
 
 
+_TODAY = [dt.date.today()]
+
+
 def _check_range(value: dt.date) -> dt.date:
     if value < EARLIEST:
         raise CellError("date before 1900")
-    if value > _today():
+    if value > _TODAY[0]:
         raise CellError("date in the future")
     return value
 
@@ -171,6 +170,7 @@ class RowValidator:
     def __init__(self, profile: Profile, header: list[str], *, file_label: str) -> None:
         self.profile = profile
         self.file_label = file_label
+        _TODAY[0] = dt.date.today()
         positions = {name: i for i, name in enumerate(header)}
         self.columns: list[_Column] = []
         for cmap in profile.columns:

@@ -2,48 +2,70 @@
 
 A record is one person in one case. The writer keeps, per organisation, the map from the source's
 record ids (and case ids) to Maillon's ids, so a record seen before is updated (its dependent rows
-replaced) instead of duplicated. Everything goes through SQLAlchemy Core ``executemany`` on the
-caller's connection: the caller owns the transaction, which is what makes an import all or nothing.
+replaced) instead of duplicated. Rows are built as tuples in the column order declared below and
+written through :class:`~maillon.store.bulk.BulkInserter` on the caller's connection: the caller
+owns the transaction, which is what makes an import all or nothing.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select
 
-from maillon.collect.fields import CODE_FIELDS, EVENT_STAGES
+from maillon.collect.fields import CODE_FIELDS
 from maillon.collect.profiles import FLAG_VOCABULARIES
 from maillon.collect.validate import PartialDate, Record
 from maillon.core.ids import id_block, new_id
 from maillon.store import models as m
 from maillon.store.base import Base, table_of
+from maillon.store.bulk import BulkInserter
 
-_CODE_VOCABULARIES = {**CODE_FIELDS, **FLAG_VOCABULARIES}
-_PERSON_CHILDREN: tuple[Table, ...] = (
-    table_of(m.PersonCode),
-    table_of(m.VictimContext),
-    table_of(m.PerpetratorContext),
-    table_of(m.TraffickingEvent),
-    table_of(m.SupportPlan),
-    table_of(m.Consent),
-)
-_PERSON_FIELDS = {
-    "given_name": "person.given_name",
-    "middle_name": "person.middle_name",
-    "family_name": "person.family_name",
-    "age_band": "person.age_band",
-    "gender": "person.gender",
-    "identity_number": "person.identity_number",
-    "email": "person.email",
-    "phone": "person.phone",
-    "marital_status": "person.marital_status",
-    "primary_language": "person.primary_language",
-    "deceased": "person.deceased",
+PROVENANCE = ("organisation_id", "import_batch_id", "created_at", "created_by", "updated_at",
+              "updated_by")
+"""Provenance columns whose values are the same for every row of one organisation in a batch."""
+
+PERSON_VALUES = ("case_id", "role", "given_name", "middle_name", "family_name", "birth_date",
+                 "birth_date_precision", "age_band", "gender", "identity_number", "email",
+                 "phone", "marital_status", "primary_language", "deceased")
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "case_file": ("id", "source_record_id", *PROVENANCE, "status", "registration_date",
+                  "closure_reason", "case_owner"),
+    "person": ("id", "source_record_id", *PROVENANCE, *PERSON_VALUES),
+    "person_code": ("person_id", "vocabulary", "code"),
+    "victim_context": ("person_id", "trafficking_status", "status_decided_by",
+                       "relationship_to_trafficker", "age_when_trafficked"),
+    "perpetrator_context": ("person_id", "entity_type", "age_at_offence", "role_details"),
+    "trafficking_event": ("id", "source_record_id", *PROVENANCE, "case_id", "person_id",
+                          "event_type", "country", "admin_area", "city", "place", "date_from",
+                          "date_to"),
+    "referral": ("id", "source_record_id", *PROVENANCE, "case_id", "direction",
+                 "other_organisation", "referral_date", "reason", "details", "case_worker"),
+    "support_plan": ("id", "source_record_id", *PROVENANCE, "case_id", "person_id", "plan_type"),
+    "consent": ("id", "source_record_id", *PROVENANCE, "person_id", "scope", "given",
+                "decided_on"),
 }
+_PERSON_CHILDREN = ("person_code", "victim_context", "perpetrator_context", "trafficking_event",
+                    "support_plan", "consent")
+_CODE_KEYS = tuple({**CODE_FIELDS, **FLAG_VOCABULARIES}.items())
+_STAGES = tuple(
+    (event_type, tuple(f"event.{stage}.{part}" for part in
+                       ("country", "admin_area", "city", "place", "date_from", "date_to")))
+    for stage, event_type in (("recruitment", "Recruitment"), ("transit", "Transit"),
+                              ("exploitation", "Exploitation"))
+)
+_REFERRALS = tuple(
+    (direction, tuple(f"referral.{direction}.{part}" for part in
+                      ("organisation", "date", "reason", "details", "case_worker")))
+    for direction in ("incoming", "outgoing")
+)
+_VICTIM_KEYS = ("victim.trafficking_status", "victim.status_decided_by",
+                "victim.relationship_to_trafficker", "victim.age_when_trafficked")
+_PERP_KEYS = ("perpetrator.entity_type", "perpetrator.age_at_offence", "perpetrator.role_details")
+_CASE_KEYS = ("case.status", "case.registration_date", "case.closure_reason", "case.owner")
 
 
 def slugify(name: str) -> str:
@@ -52,8 +74,13 @@ def slugify(name: str) -> str:
     return slug[:60] or "org"
 
 
-def _date(value: Any) -> Any:
-    return value.value if isinstance(value, PartialDate) else value
+def _iso(value: Any) -> Any:
+    """Dates in storage form (ISO text); partial dates stored as their first day."""
+    if isinstance(value, PartialDate):
+        return value.value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 class BatchWriter:
@@ -64,25 +91,31 @@ class BatchWriter:
         default_organisation: str | None,
     ) -> None:
         self.conn = conn
+        self.bulk = BulkInserter(conn)
         self.batch_id = batch_id
         self.user = user
         self.now = now
+        self.stamp = self.bulk.stamp(now)
         self.default_organisation = default_organisation
-        self._orgs: dict[str, str] = {}
+        self._orgs: dict[str | None, tuple[str, tuple[Any, ...]]] = {}
         self._persons: dict[str, dict[str, str]] = {}
         self._cases: dict[str, dict[str, str]] = {}
-        self._referrals_reset: set[str] = set()
+        self._cases_seen: set[str] = set()
         self._referral_keys: set[tuple[Any, ...]] = set()
 
     # -- look-ups ---------------------------------------------------------------------------
 
     def organisation_id(self, name: str | None) -> str:
         """The id of the named organisation, created on first sight."""
+        return self._organisation(name)[0]
+
+    def _organisation(self, name: str | None) -> tuple[str, tuple[Any, ...]]:
+        cached = self._orgs.get(name)
+        if cached is not None:
+            return cached
         label = (name or self.default_organisation or "").strip()
         if not label:
             raise ValueError("no organisation: give an organisation column or a default")
-        if label in self._orgs:
-            return self._orgs[label]
         org = table_of(m.Organisation)
         found = self.conn.execute(
             select(org.c.id).where((org.c.name == label) | (org.c.code == label))
@@ -90,17 +123,19 @@ class BatchWriter:
         if found is None:
             found = new_id()
             code = slugify(label)
-            taken = self.conn.execute(select(org.c.id).where(org.c.code == code)).first()
-            if taken is not None:
+            if self.conn.execute(select(org.c.id).where(org.c.code == code)).first() is not None:
                 code = f"{code[:50]}-{found[-8:]}"
             self.conn.execute(
                 insert(org), [{"id": found, "code": code, "name": label, "created_at": self.now}]
             )
-        self._orgs[label] = found
-        return found
+        provenance = (found, self.batch_id, self.stamp, self.user, self.stamp, self.user)
+        self._orgs[name] = (found, provenance)
+        return self._orgs[name]
 
-    def _index(self, cache: dict[str, dict[str, str]], table: Any, org_id: str) -> dict[str, str]:
+    def _index(self, cache: dict[str, dict[str, str]], model: type[Base], org_id: str
+               ) -> dict[str, str]:
         if org_id not in cache:
+            table = table_of(model)
             rows = self.conn.execute(
                 select(table.c.source_record_id, table.c.id).where(
                     table.c.organisation_id == org_id
@@ -111,182 +146,124 @@ class BatchWriter:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def _provenance(self, org_id: str, source_id: str | None) -> dict[str, Any]:
-        return {
-            "organisation_id": org_id,
-            "source_record_id": source_id,
-            "import_batch_id": self.batch_id,
-            "created_at": self.now,
-            "created_by": self.user,
-            "updated_at": self.now,
-            "updated_by": self.user,
-        }
-
     def write(self, records: list[tuple[int, Record]]) -> tuple[int, int]:
         """Insert or update the records; returns ``(inserted, updated)``."""
         ids = id_block(len(records))
-        rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        person_updates: list[dict[str, Any]] = []
-        case_updates: dict[str, dict[str, Any]] = {}
+        rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        person_updates: list[tuple[Any, ...]] = []
+        case_updates: dict[str, tuple[Any, ...]] = {}
         replaced: list[str] = []
-        inserted = 0
         for (_, rec), new_pk in zip(records, ids, strict=True):
-            org_id = self.organisation_id(rec.get("organisation"))
-            case_id = self._case(rec, org_id, rows, case_updates)
-            persons = self._index(self._persons, table_of(m.Person), org_id)
+            org_id, prov = self._organisation(rec.get("organisation"))
+            case_id = self._case(rec, org_id, prov, rows, case_updates)
+            persons = self._index(self._persons, m.Person, org_id)
             record_id = rec["record_id"]
-            person = self._person_values(rec, case_id)
+            birth = rec.get("person.birth_date")
+            values = (
+                case_id, rec.get("role", "Victim"), rec.get("person.given_name"),
+                rec.get("person.middle_name"), rec.get("person.family_name"),
+                birth.value.isoformat() if birth is not None else None,
+                birth.precision if birth is not None else None,
+                rec.get("person.age_band"), rec.get("person.gender"),
+                rec.get("person.identity_number"), rec.get("person.email"),
+                rec.get("person.phone"), rec.get("person.marital_status"),
+                rec.get("person.primary_language"), rec.get("person.deceased"),
+            )
             pid = persons.get(record_id)
             if pid is None:
-                pid = new_pk
-                persons[record_id] = pid
-                rows["person"].append({"id": pid, **person, **self._provenance(org_id, record_id)})
-                inserted += 1
+                pid = persons[record_id] = new_pk
+                rows["person"].append((pid, record_id, *prov, *values))
             else:
                 replaced.append(pid)
-                person_updates.append(
-                    {"b_id": pid, **person, "import_batch_id": self.batch_id,
-                     "updated_at": self.now, "updated_by": self.user}
-                )
-            self._children(rec, org_id, case_id, pid, rows)
+                person_updates.append((*values, self.batch_id, self.stamp, self.user, pid))
+            self._children(rec, prov, case_id, pid, rows)
         self._flush(rows, person_updates, case_updates, replaced)
-        return inserted, len(replaced)
+        return len(records) - len(replaced), len(replaced)
 
     def _case(
-        self, rec: Record, org_id: str, rows: dict[str, list[dict[str, Any]]],
-        case_updates: dict[str, dict[str, Any]],
+        self, rec: Record, org_id: str, prov: tuple[Any, ...],
+        rows: dict[str, list[tuple[Any, ...]]], case_updates: dict[str, tuple[Any, ...]],
     ) -> str:
-        cases = self._index(self._cases, table_of(m.Case), org_id)
+        cases = self._index(self._cases, m.Case, org_id)
         key = rec.get("case_id") or rec["record_id"]
-        values = {
-            "status": rec.get("case.status"),
-            "registration_date": _date(rec.get("case.registration_date")),
-            "closure_reason": rec.get("case.closure_reason"),
-            "case_owner": rec.get("case.owner"),
-        }
         case_id = cases.get(key)
+        values = tuple(_iso(rec.get(k)) for k in _CASE_KEYS)
         if case_id is None:
-            case_id = new_id()
-            cases[key] = case_id
-            rows["case_file"].append({"id": case_id, **values, **self._provenance(org_id, key)})
-            self._referrals_reset.add(case_id)
-        elif case_id not in self._referrals_reset:
-            self._referrals_reset.add(case_id)
-            case_updates[case_id] = {"b_id": case_id, **values, "import_batch_id": self.batch_id,
-                                     "updated_at": self.now, "updated_by": self.user}
-        else:
-            pending = case_updates.get(case_id)
-            if pending is not None:
-                for k, v in values.items():
-                    if v is not None:
-                        pending[k] = v
-        self._referrals(rec, org_id, case_id, rows)
+            case_id = cases[key] = new_id()
+            rows["case_file"].append((case_id, key, *prov, *values))
+            self._cases_seen.add(case_id)
+        elif case_id not in self._cases_seen:
+            self._cases_seen.add(case_id)
+            case_updates[case_id] = (*values, self.batch_id, self.stamp, self.user, case_id)
+        elif case_id in case_updates and any(v is not None for v in values):
+            old = case_updates[case_id]
+            merged = tuple(v if v is not None else o for v, o in zip(values, old, strict=False))
+            case_updates[case_id] = (*merged, *old[len(values):])
+        for direction, keys in _REFERRALS:
+            found = tuple(_iso(rec.get(k)) for k in keys)
+            if not any(v is not None for v in found):
+                continue
+            dedupe = (case_id, direction, *found[:3])
+            if dedupe in self._referral_keys:
+                continue
+            self._referral_keys.add(dedupe)
+            rows["referral"].append((new_id(), None, *prov, case_id, direction, *found))
         return case_id
 
-    def _person_values(self, rec: Record, case_id: str) -> dict[str, Any]:
-        values: dict[str, Any] = {"case_id": case_id, "role": rec.get("role", "Victim")}
-        for column, key in _PERSON_FIELDS.items():
-            values[column] = rec.get(key)
-        birth = rec.get("person.birth_date")
-        values["birth_date"] = birth.value if isinstance(birth, PartialDate) else None
-        values["birth_date_precision"] = birth.precision if isinstance(birth, PartialDate) else None
-        return values
-
     def _children(
-        self, rec: Record, org_id: str, case_id: str, pid: str,
-        rows: dict[str, list[dict[str, Any]]],
+        self, rec: Record, prov: tuple[Any, ...], case_id: str, pid: str,
+        rows: dict[str, list[tuple[Any, ...]]],
     ) -> None:
-        for key, vocabulary in _CODE_VOCABULARIES.items():
-            for code in rec.get(key, ()):
-                rows["person_code"].append({"person_id": pid, "vocabulary": vocabulary,
-                                            "code": code})
+        codes = rows["person_code"]
+        for key, vocabulary in _CODE_KEYS:
+            found = rec.get(key)
+            if found:
+                codes.extend((pid, vocabulary, code) for code in found)
         role = rec.get("role", "Victim")
-        if role == "Victim" or any(k.startswith("victim.") for k in rec):
-            rows["victim_context"].append({
-                "person_id": pid,
-                "trafficking_status": rec.get("victim.trafficking_status"),
-                "status_decided_by": rec.get("victim.status_decided_by"),
-                "relationship_to_trafficker": rec.get("victim.relationship_to_trafficker"),
-                "age_when_trafficked": rec.get("victim.age_when_trafficked"),
-            })
-        if role == "Perpetrator" or any(k.startswith("perpetrator.") for k in rec):
-            rows["perpetrator_context"].append({
-                "person_id": pid,
-                "entity_type": rec.get("perpetrator.entity_type"),
-                "age_at_offence": rec.get("perpetrator.age_at_offence"),
-                "role_details": rec.get("perpetrator.role_details"),
-            })
-        for stage, event_type in EVENT_STAGES.items():
-            prefix = f"event.{stage}."
-            fields = {k[len(prefix):]: v for k, v in rec.items() if k.startswith(prefix)}
-            if not fields:
+        victim = tuple(rec.get(k) for k in _VICTIM_KEYS)
+        if role == "Victim" or any(v is not None for v in victim):
+            rows["victim_context"].append((pid, *victim))
+        perp = tuple(rec.get(k) for k in _PERP_KEYS)
+        if role == "Perpetrator" or any(v is not None for v in perp):
+            rows["perpetrator_context"].append((pid, *perp))
+        for event_type, keys in _STAGES:
+            country, admin, city, place, start, end = (rec.get(k) for k in keys)
+            if country is None and admin is None and city is None and place is None \
+                    and start is None and end is None:
                 continue
-            start = _date(fields.get("date_from"))
-            rows["trafficking_event"].append({
-                "id": new_id(), "case_id": case_id, "person_id": pid, "event_type": event_type,
-                "country": fields.get("country"), "admin_area": fields.get("admin_area"),
-                "city": fields.get("city"), "place": fields.get("place"), "date_from": start,
-                "date_to": _date(fields.get("date_to")) or start, "description": None,
-                **self._provenance(org_id, None),
-            })
+            rows["trafficking_event"].append((
+                new_id(), None, *prov, case_id, pid, event_type, country, admin, city, place,
+                _iso(start), _iso(end if end is not None else start),
+            ))
         for plan_type in rec.get("support_plan.types", ()):
-            rows["support_plan"].append({
-                "id": new_id(), "case_id": case_id, "person_id": pid, "plan_type": plan_type,
-                "objectives": None, "action_plan": None, "planned_end_date": None,
-                "actual_end_date": None, **self._provenance(org_id, None),
-            })
-        if "consent.given" in rec:
-            rows["consent"].append({
-                "id": new_id(), "person_id": pid, "scope": "DataProcessing",
-                "given": rec["consent.given"], "decided_on": rec.get("consent.date"),
-                **self._provenance(org_id, None),
-            })
-
-    def _referrals(
-        self, rec: Record, org_id: str, case_id: str, rows: dict[str, list[dict[str, Any]]]
-    ) -> None:
-        for direction in ("incoming", "outgoing"):
-            prefix = f"referral.{direction}."
-            fields = {k[len(prefix):]: v for k, v in rec.items() if k.startswith(prefix)}
-            if not fields:
-                continue
-            key = (case_id, direction, fields.get("organisation"), fields.get("date"),
-                   fields.get("reason"))
-            if key in self._referral_keys:
-                continue
-            self._referral_keys.add(key)
-            rows["referral"].append({
-                "id": new_id(), "case_id": case_id, "direction": direction,
-                "other_organisation": fields.get("organisation"),
-                "referral_date": fields.get("date"), "reason": fields.get("reason"),
-                "details": fields.get("details"), "case_worker": fields.get("case_worker"),
-                **self._provenance(org_id, None),
-            })
+            rows["support_plan"].append((new_id(), None, *prov, case_id, pid, plan_type))
+        given = rec.get("consent.given")
+        if given is not None:
+            rows["consent"].append((new_id(), None, *prov, pid, "DataProcessing", given,
+                                    _iso(rec.get("consent.date"))))
 
     def _flush(
-        self, rows: dict[str, list[dict[str, Any]]], person_updates: list[dict[str, Any]],
-        case_updates: dict[str, dict[str, Any]], replaced: list[str],
+        self, rows: dict[str, list[tuple[Any, ...]]], person_updates: list[tuple[Any, ...]],
+        case_updates: dict[str, tuple[Any, ...]], replaced: list[str],
     ) -> None:
-        conn = self.conn
+        tables = Base.metadata.tables
         if case_updates:
-            case = table_of(m.Case)
             reset = list(case_updates)
+            referral = tables["referral"]
             for start in range(0, len(reset), 500):
-                chunk = reset[start:start + 500]
-                ref = table_of(m.Referral)
-                conn.execute(delete(ref).where(ref.c.case_id.in_(chunk)))
-            conn.execute(
-                update(case).where(case.c.id == bindparam("b_id")), list(case_updates.values())
-            )
+                self.conn.execute(delete(referral).where(
+                    referral.c.case_id.in_(reset[start:start + 500])))
+            self.bulk.update(tables["case_file"],
+                             ("status", "registration_date", "closure_reason", "case_owner",
+                              "import_batch_id", "updated_at", "updated_by"),
+                             list(case_updates.values()))
         for start in range(0, len(replaced), 500):
             chunk = replaced[start:start + 500]
-            for table in _PERSON_CHILDREN:
-                conn.execute(delete(table).where(table.c.person_id.in_(chunk)))
-        if person_updates:
-            person = table_of(m.Person)
-            conn.execute(update(person).where(person.c.id == bindparam("b_id")), person_updates)
-        for name in ("case_file", "person", "person_code", "victim_context",
-                     "perpetrator_context", "trafficking_event", "referral", "support_plan",
-                     "consent"):
-            if rows.get(name):
-                conn.execute(insert(Base.metadata.tables[name]), rows[name])
+            for name in _PERSON_CHILDREN:
+                table = tables[name]
+                self.conn.execute(delete(table).where(table.c.person_id.in_(chunk)))
+        self.bulk.update(tables["person"],
+                         (*PERSON_VALUES, "import_batch_id", "updated_at", "updated_by"),
+                         person_updates)
+        for name, columns in COLUMNS.items():
+            self.bulk.insert(tables[name], columns, rows.get(name, []))

@@ -36,18 +36,20 @@ class Provenance:
 
     ``organisation_id`` is the organisation that recorded it (and owns it for access control);
     ``source_record_id`` is that organisation's own identifier (e.g. ``POL-000123``), unique per
-    organisation, which is what makes a re-import update instead of duplicate.
+    organisation, which is what makes a re-import update instead of duplicate. These columns
+    carry no index of their own: every index costs a B-tree insert per row on bulk import, and
+    look-ups by organisation go through the (organisation_id, source_record_id) unique keys.
     """
 
     @declared_attr
     def organisation_id(cls) -> Mapped[str]:  # noqa: N805
-        return mapped_column(ID, ForeignKey("organisation.id"), nullable=False, index=True)
+        return mapped_column(ID, ForeignKey("organisation.id"), nullable=False)
 
     source_record_id: Mapped[str | None] = mapped_column(String(200))
 
     @declared_attr
     def import_batch_id(cls) -> Mapped[str | None]:  # noqa: N805
-        return mapped_column(ID, ForeignKey("import_batch.id"), index=True)
+        return mapped_column(ID, ForeignKey("import_batch.id"))
 
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100), default="system")

@@ -102,14 +102,14 @@ class Person(IdMixin, Provenance, Base):
     __tablename__ = "person"
     __table_args__ = (UniqueConstraint("organisation_id", "source_record_id"),)
     case_id: Mapped[str | None] = mapped_column(ID, ForeignKey("case_file.id"), index=True)
-    role: Mapped[str] = mapped_column(String(20), index=True)
+    role: Mapped[str] = mapped_column(String(20))
     given_name: Mapped[str | None] = mapped_column(String(200))
     middle_name: Mapped[str | None] = mapped_column(String(200))
     family_name: Mapped[str | None] = mapped_column(String(200))
     birth_date: Mapped[date | None] = mapped_column(Date)
     birth_date_precision: Mapped[str | None] = mapped_column(String(5))
     age_band: Mapped[str | None] = mapped_column(String(20))
-    gender: Mapped[str | None] = mapped_column(String(40), index=True)
+    gender: Mapped[str | None] = mapped_column(String(40))
     identity_number: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))
@@ -127,7 +127,10 @@ class PersonCode(Base):
     """
 
     __tablename__ = "person_code"
-    __table_args__ = (Index("ix_person_code_vocab_code", "vocabulary", "code"),)
+    __table_args__ = (
+        Index("ix_person_code_vocab_code", "vocabulary", "code"),
+        {"sqlite_with_rowid": False},
+    )
     person_id: Mapped[str] = mapped_column(
         ID, ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
     )
@@ -178,7 +181,7 @@ class TraffickingEvent(IdMixin, Provenance, Base):
         ID, ForeignKey("person.id", ondelete="CASCADE"), index=True
     )
     event_type: Mapped[str] = mapped_column(String(20))
-    country: Mapped[str | None] = mapped_column(String(2), index=True)
+    country: Mapped[str | None] = mapped_column(String(2))
     admin_area: Mapped[str | None] = mapped_column(String(200))
     city: Mapped[str | None] = mapped_column(String(200))
     place: Mapped[str | None] = mapped_column(String(300))

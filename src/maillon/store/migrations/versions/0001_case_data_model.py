@@ -90,12 +90,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("case_file", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_case_file_import_batch_id"), ["import_batch_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_case_file_organisation_id"), ["organisation_id"], unique=False
-        )
-        batch_op.create_index(
             batch_op.f("ix_case_file_registration_date"), ["registration_date"], unique=False
         )
 
@@ -160,14 +154,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("person", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_person_case_id"), ["case_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_person_gender"), ["gender"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_person_import_batch_id"), ["import_batch_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_person_organisation_id"), ["organisation_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_person_role"), ["role"], unique=False)
 
     op.create_table(
         "referral",
@@ -206,12 +192,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("referral", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_referral_case_id"), ["case_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_referral_import_batch_id"), ["import_batch_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_referral_organisation_id"), ["organisation_id"], unique=False
-        )
 
     op.create_table(
         "consent",
@@ -246,12 +226,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent")),
     )
     with op.batch_alter_table("consent", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_consent_import_batch_id"), ["import_batch_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_consent_organisation_id"), ["organisation_id"], unique=False
-        )
         batch_op.create_index(batch_op.f("ix_consent_person_id"), ["person_id"], unique=False)
 
     op.create_table(
@@ -280,6 +254,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("person_id", "vocabulary", "code", name=op.f("pk_person_code")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("person_code", schema=None) as batch_op:
         batch_op.create_index("ix_person_code_vocab_code", ["vocabulary", "code"], unique=False)
@@ -327,12 +302,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("support_plan", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_support_plan_case_id"), ["case_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_support_plan_import_batch_id"), ["import_batch_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_support_plan_organisation_id"), ["organisation_id"], unique=False
-        )
         batch_op.create_index(batch_op.f("ix_support_plan_person_id"), ["person_id"], unique=False)
 
     op.create_table(
@@ -381,13 +350,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("trafficking_event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_trafficking_event_case_id"), ["case_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_trafficking_event_country"), ["country"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_trafficking_event_import_batch_id"), ["import_batch_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_trafficking_event_organisation_id"), ["organisation_id"], unique=False
-        )
         batch_op.create_index(
             batch_op.f("ix_trafficking_event_person_id"), ["person_id"], unique=False
         )
@@ -415,16 +377,11 @@ def downgrade() -> None:
     op.drop_table("victim_context")
     with op.batch_alter_table("trafficking_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_trafficking_event_person_id"))
-        batch_op.drop_index(batch_op.f("ix_trafficking_event_organisation_id"))
-        batch_op.drop_index(batch_op.f("ix_trafficking_event_import_batch_id"))
-        batch_op.drop_index(batch_op.f("ix_trafficking_event_country"))
         batch_op.drop_index(batch_op.f("ix_trafficking_event_case_id"))
 
     op.drop_table("trafficking_event")
     with op.batch_alter_table("support_plan", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_support_plan_person_id"))
-        batch_op.drop_index(batch_op.f("ix_support_plan_organisation_id"))
-        batch_op.drop_index(batch_op.f("ix_support_plan_import_batch_id"))
         batch_op.drop_index(batch_op.f("ix_support_plan_case_id"))
 
     op.drop_table("support_plan")
@@ -435,21 +392,13 @@ def downgrade() -> None:
     op.drop_table("perpetrator_context")
     with op.batch_alter_table("consent", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_consent_person_id"))
-        batch_op.drop_index(batch_op.f("ix_consent_organisation_id"))
-        batch_op.drop_index(batch_op.f("ix_consent_import_batch_id"))
 
     op.drop_table("consent")
     with op.batch_alter_table("referral", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_referral_organisation_id"))
-        batch_op.drop_index(batch_op.f("ix_referral_import_batch_id"))
         batch_op.drop_index(batch_op.f("ix_referral_case_id"))
 
     op.drop_table("referral")
     with op.batch_alter_table("person", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_person_role"))
-        batch_op.drop_index(batch_op.f("ix_person_organisation_id"))
-        batch_op.drop_index(batch_op.f("ix_person_import_batch_id"))
-        batch_op.drop_index(batch_op.f("ix_person_gender"))
         batch_op.drop_index(batch_op.f("ix_person_case_id"))
 
     op.drop_table("person")
@@ -459,8 +408,6 @@ def downgrade() -> None:
     op.drop_table("quarantine_row")
     with op.batch_alter_table("case_file", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_file_registration_date"))
-        batch_op.drop_index(batch_op.f("ix_case_file_organisation_id"))
-        batch_op.drop_index(batch_op.f("ix_case_file_import_batch_id"))
 
     op.drop_table("case_file")
     with op.batch_alter_table("import_batch", schema=None) as batch_op:

@@ -1,0 +1,84 @@
+"""Bulk inserts that bypass per-row ORM and SQLAlchemy parameter processing.
+
+One thin API, one implementation per backend, both on the caller's connection and therefore in
+the caller's transaction:
+
+* SQLite: the driver's ``executemany`` with positional tuples (no per-value type processing).
+* PostgreSQL: ``COPY ... FROM STDIN`` through psycopg, the fastest path into PostgreSQL.
+
+Values must already be in storage form: dates as ISO text (``"2021-05-01"``), booleans as bool,
+timestamps as produced by :meth:`BulkInserter.stamp`. Measured on a 2-core machine, this path
+is what brings a million-row import from minutes to under a minute (``bench/import_bench.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class BulkInserter:
+    """Inserts tuples (in the order of ``columns``) into tables on one open connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise ValueError(f"no bulk insert for {self.dialect}")
+
+    def stamp(self, moment: datetime) -> Any:
+        """A timestamp in the form the backend stores (SQLAlchemy's SQLite text form)."""
+        if self.dialect == "sqlite":
+            return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return moment
+
+    def insert(self, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert ``rows`` into ``table``; ``columns`` names the tuple positions."""
+        if not rows:
+            return
+        names = ", ".join(_quote(c) for c in columns)
+        dbapi = self.conn.connection.driver_connection
+        if dbapi is None:
+            raise RuntimeError("connection is closed")
+        if self.dialect == "sqlite":
+            marks = ", ".join("?" for _ in columns)
+            cursor = dbapi.cursor()
+            try:
+                cursor.executemany(
+                    f"INSERT INTO {_quote(table.name)} ({names}) VALUES ({marks})",  # noqa: S608
+                    rows,
+                )
+            finally:
+                cursor.close()
+            return
+        with dbapi.cursor() as cursor, cursor.copy(
+            f"COPY {_quote(table.name)} ({names}) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def update(
+        self, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+        key: str = "id",
+    ) -> None:
+        """``UPDATE table SET columns... WHERE key = last value`` for each tuple in ``rows``."""
+        if not rows:
+            return
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        sets = ", ".join(f"{_quote(c)} = {mark}" for c in columns)
+        sql = f"UPDATE {_quote(table.name)} SET {sets} WHERE {_quote(key)} = {mark}"  # noqa: S608
+        dbapi = self.conn.connection.driver_connection
+        if dbapi is None:
+            raise RuntimeError("connection is closed")
+        cursor = dbapi.cursor()
+        try:
+            cursor.executemany(sql, rows)
+        finally:
+            cursor.close()
