@@ -17,13 +17,13 @@ def test_settings_doc_matches_declaration() -> None:
     assert settings_markdown() in (REPO / "docs" / "settings.md").read_text(encoding="utf-8")
 
 
-def test_environment_then_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_then_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MAILLON_PORT", "9001")
-    monkeypatch.setenv("MAILLON_DATA_DIR", "/tmp/ws")
+    monkeypatch.setenv("MAILLON_DATA_DIR", str(tmp_path / "ws"))
     settings = load_settings(data_dir=None)
-    assert settings.port == 9001 and settings.data_dir == Path("/tmp/ws")
+    assert settings.port == 9001 and settings.data_dir == tmp_path / "ws"
     assert load_settings(port=9100).port == 9100
-    assert settings.effective_database_url == "sqlite:////tmp/ws/maillon.sqlite"
+    assert settings.effective_database_url == f"sqlite:///{tmp_path}/ws/maillon.sqlite"
 
 
 def test_error_shape_is_pinned() -> None:

@@ -115,8 +115,8 @@ def _decoded_lines(stream: IO[bytes], encoding: str) -> Iterator[str]:
     for number, raw in enumerate(stream, start=1):
         try:
             line = raw.decode(codec if first else codec.replace("-sig", ""))
-        except UnicodeDecodeError as exc:
-            raise _UndecodableLine(number, exc.reason) from None
+        except UnicodeError as exc:
+            raise _UndecodableLine(number, getattr(exc, "reason", str(exc))) from None
         first = False
         yield line
 
@@ -137,7 +137,7 @@ def read_csv(stream: IO[bytes], *, encoding: str = "utf-8", delimiter: str | Non
         lines = _decoded_lines(stream, encoding)
     try:
         first = next(lines, "")
-    except (_UndecodableLine, UnicodeDecodeError) as exc:
+    except (_UndecodableLine, UnicodeError) as exc:
         raise _file_error(f"the header is not valid {encoding}; save the file as UTF-8 or "
                           "give its encoding", row=None) from exc
     if not first.strip():
@@ -167,7 +167,7 @@ def read_csv(stream: IO[bytes], *, encoding: str = "utf-8", delimiter: str | Non
                     yield number, RowShapeError(reason, raw)
                     continue
                 yield number, [c if c != "" else None for c in record]
-        except (_UndecodableLine, UnicodeDecodeError) as exc:
+        except (_UndecodableLine, UnicodeError) as exc:
             line = f" (line {exc.line})" if isinstance(exc, _UndecodableLine) else ""
             raise _file_error(
                 f"data row {number + 1}{line} is not valid {encoding}; "
@@ -189,30 +189,40 @@ def read_csv(stream: IO[bytes], *, encoding: str = "utf-8", delimiter: str | Non
 
 def read_xlsx(stream: IO[bytes], *, sheet: str | None = None) -> Table:
     """The first (or named) worksheet; its first row is the header."""
-    import zipfile
-
     from openpyxl import load_workbook
 
+    # A damaged workbook can fail inside openpyxl, zipfile, zlib or the XML parser with many
+    # exception types; every one of them means "this is not a readable workbook".
     try:
         book = load_workbook(stream, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except Exception as exc:
         raise _file_error(f"not a readable XLSX workbook: {exc}") from exc
+    if sheet and sheet not in book.sheetnames:
+        raise _file_error(f"no worksheet named {sheet!r}")
     try:
         ws = book[sheet] if sheet else book.worksheets[0]
-    except KeyError as exc:
-        raise _file_error(f"no worksheet named {sheet!r}") from exc
-    it = ws.iter_rows(values_only=True)
-    try:
-        header = _clean_header(list(next(it)))
-    except StopIteration as exc:
-        raise _file_error("the worksheet is empty: no header row") from exc
+        it = ws.iter_rows(values_only=True)
+        first = next(it, None)
+    except Exception as exc:
+        raise _file_error(f"not a readable XLSX workbook: {exc}") from exc
+    if first is None:
+        raise _file_error("the worksheet is empty: no header row")
+    header = _clean_header(list(first))
     while header and header[-1] == "":
         header.pop()
     width = len(header)
 
     def rows() -> Iterator[tuple[int, Cells | RowShapeError]]:
         number = 0
-        for values in it:
+        while True:
+            try:
+                values = next(it, None)
+            except Exception as exc:
+                raise _file_error(
+                    f"the workbook is damaged after data row {number}: {exc}", row=number + 1
+                ) from exc
+            if values is None:
+                break
             cells = [_cell(v) for v in values]
             extra = [c for c in cells[width:] if c not in (None, "")]
             cells = cells[:width]
@@ -276,6 +286,8 @@ def read_json(stream: IO[bytes]) -> Table:
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg} "
             "(truncated file?)"
         ) from exc
+    except (ValueError, RecursionError) as exc:
+        raise _file_error(f"JSON that cannot be read: {exc}") from exc
     if isinstance(data, dict):
         data = data.get("records", data.get("data"))
     if not isinstance(data, list):
@@ -290,7 +302,7 @@ def read_jsonl(stream: IO[bytes]) -> Table:
     outside it is reported as a bad row rather than silently losing that field.
     """
     try:
-        lines = stream.read().decode("utf-8-sig").splitlines()
+        lines = stream.read().decode("utf-8-sig").split("\n")
     except UnicodeDecodeError as exc:
         raise _file_error(f"not valid UTF-8: {exc.reason} at byte {exc.start}") from exc
     parsed: list[tuple[int, Any]] = []
@@ -303,6 +315,8 @@ def read_jsonl(stream: IO[bytes]) -> Table:
             parsed.append((number, json.loads(line)))
         except json.JSONDecodeError as exc:
             parsed.append((number, _JsonLineError(f"invalid JSON: {exc.msg}", line)))
+        except (ValueError, RecursionError) as exc:
+            parsed.append((number, _JsonLineError(f"JSON that cannot be read: {exc}", line)))
     first = [obj for _, obj in parsed[:1000] if isinstance(obj, dict)]
     table = _objects_table(iter(parsed), first)
     inner = table.rows

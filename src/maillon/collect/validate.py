@@ -86,7 +86,7 @@ def _converter(spec: FieldSpec, cmap: ColumnMap | None) -> Callable[[str], Any]:
         def integer(value: str) -> int:
             try:
                 number = int(float(value)) if "." in value else int(value)
-            except ValueError:
+            except (ValueError, OverflowError):
                 raise CellError("not a whole number") from None
             if (lo is not None and number < lo) or (hi is not None and number > hi):
                 raise CellError(f"out of range {lo}..{hi}")
@@ -112,12 +112,16 @@ def _converter(spec: FieldSpec, cmap: ColumnMap | None) -> Callable[[str], Any]:
 
         def partial(value: str) -> PartialDate:
             if _YEAR.match(value):
+                if int(value) < EARLIEST.year:
+                    raise CellError("date before 1900")
                 return PartialDate(_check_range(dt.date(int(value), 1, 1)), "year")
             match = _YEAR_MONTH.match(value)
             if match:
                 year, month = int(match[1]), int(match[2])
                 if not 1 <= month <= 12:
                     raise CellError("not a valid month")
+                if year < EARLIEST.year:
+                    raise CellError("date before 1900")
                 return PartialDate(_check_range(dt.date(year, month, 1)), "month")
             return PartialDate(_check_range(_parse_date(value, date_format)), "day")
 
