@@ -192,6 +192,10 @@ class RowValidator:
                     convert=_converter(spec, cmap),
                 )
             )
+        self._plan = tuple(
+            (c.index, c.name, c.field, c.multi, c.split, c.values or None, c.convert)
+            for c in self.columns
+        )
         self.flags = [
             _Flag(positions[f.column], f.column, f.field, f.code)
             for f in profile.flags
@@ -234,39 +238,40 @@ class RowValidator:
         """The canonical record for one row and the errors found (empty if the row is good)."""
         record: Record = dict(self.defaults)
         errors: list[FieldError] = []
-        for col in self.columns:
-            raw = cells[col.index]
+        # Tuple unpacking instead of attribute access: this loop runs for every cell.
+        for index, name, key, multi, split, values, convert in self._plan:
+            raw = cells[index]
             if raw is None:
                 continue
             value = raw.strip()
             if not value:
                 continue
-            if col.multi:
+            if multi:
                 out: list[Any] = []
-                for part in value.split(col.split):
+                for part in value.split(split):
                     part = part.strip()
-                    if col.values:
-                        part = col.values.get(part.casefold(), part)
+                    if values:
+                        part = values.get(part.casefold(), part)
                     if not part:
                         continue
                     try:
-                        converted = col.convert(part)
+                        converted = convert(part)
                     except CellError as exc:
-                        errors.append(FieldError(str(exc), col.name, number, part))
+                        errors.append(FieldError(str(exc), name, number, part))
                         continue
                     if converted not in out:
                         out.append(converted)
                 if out:
-                    record[col.field] = out
+                    record[key] = out
                 continue
-            if col.values:
-                value = col.values.get(value.casefold(), value)
+            if values:
+                value = values.get(value.casefold(), value)
                 if not value:
                     continue
             try:
-                record[col.field] = col.convert(value)
+                record[key] = convert(value)
             except CellError as exc:
-                errors.append(FieldError(str(exc), col.name, number, value))
+                errors.append(FieldError(str(exc), name, number, value))
         for flag in self.flags:
             raw = cells[flag.index]
             if raw is not None and raw.strip().lower() in self.true_values:

@@ -187,7 +187,8 @@ class BatchWriter:
         cases = self._index(self._cases, m.Case, org_id)
         key = rec.get("case_id") or rec["record_id"]
         case_id = cases.get(key)
-        values = tuple(_iso(rec.get(k)) for k in _CASE_KEYS)
+        status, registered, closure, owner = (rec.get(k) for k in _CASE_KEYS)
+        values = (status, _iso(registered), closure, owner)
         if case_id is None:
             case_id = cases[key] = new_id()
             rows["case_file"].append((case_id, key, *prov, *values))
@@ -200,9 +201,11 @@ class BatchWriter:
             merged = tuple(v if v is not None else o for v, o in zip(values, old, strict=False))
             case_updates[case_id] = (*merged, *old[len(values):])
         for direction, keys in _REFERRALS:
-            found = tuple(_iso(rec.get(k)) for k in keys)
-            if not any(v is not None for v in found):
+            organisation, when, reason, details, worker = (rec.get(k) for k in keys)
+            if organisation is None and when is None and reason is None and details is None \
+                    and worker is None:
                 continue
+            found = (organisation, _iso(when), reason, details, worker)
             dedupe = (case_id, direction, *found[:3])
             if dedupe in self._referral_keys:
                 continue

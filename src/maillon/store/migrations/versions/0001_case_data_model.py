@@ -87,6 +87,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "organisation_id", "source_record_id", name=op.f("uq_case_file_organisation_id")
         ),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("case_file", schema=None) as batch_op:
         batch_op.create_index(
@@ -151,6 +152,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "organisation_id", "source_record_id", name=op.f("uq_person_organisation_id")
         ),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("person", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_person_case_id"), ["case_id"], unique=False)
@@ -189,6 +191,7 @@ def upgrade() -> None:
             name=op.f("fk_referral_organisation_id_organisation"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_referral")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("referral", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_referral_case_id"), ["case_id"], unique=False)
@@ -224,6 +227,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("consent", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_consent_person_id"), ["person_id"], unique=False)
@@ -299,6 +303,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_support_plan")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("support_plan", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_support_plan_case_id"), ["case_id"], unique=False)
@@ -347,6 +352,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_trafficking_event")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("trafficking_event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_trafficking_event_case_id"), ["case_id"], unique=False)
