@@ -22,8 +22,8 @@ from sqlalchemy import text
 
 from maillon.core.settings import Settings
 from maillon.store.api import Store, drop_schema, open_store
-from maillon.store.base import Base
 from maillon.store.db import make_engine, migrate, session_factory
+from maillon.store.registry import Base
 
 REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("MAILLON_TEST_DATABASE_URL", "")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-import maillon.store.models  # noqa: F401  (registers the tables)
-from maillon.store.base import Base
+from maillon.store.registry import Base
 
 engine: Engine = context.config.attributes["engine"]
 
