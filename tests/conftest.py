@@ -75,9 +75,19 @@ def _pg_schema() -> Iterator[str]:
     drop_schema(PG_URL, schema)
 
 
+@pytest.fixture(autouse=True)
+def _keys_in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Key file, audit anchor and cheap Argon2 for every test and every subprocess it starts."""
+    monkeypatch.setenv("MAILLON_KEY_FILE", str(tmp_path / "maillon-keys" / "keys.json"))
+    monkeypatch.setenv("MAILLON_AUDIT_ANCHOR", str(tmp_path / "maillon-keys" / "anchor.json"))
+    monkeypatch.setenv("MAILLON_ARGON2_PROFILE", "test")
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "maillon-data")
+    return Settings(data_dir=tmp_path / "maillon-data",
+                    key_file=tmp_path / "maillon-keys" / "keys.json",
+                    audit_anchor=tmp_path / "maillon-keys" / "anchor.json")
 
 
 @pytest.fixture

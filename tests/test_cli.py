@@ -22,11 +22,13 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No MAILLON_* setting of the caller's environment leaks in; rich prints wide."""
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No MAILLON_* setting of the caller's environment leaks in; keys stay in tmp_path."""
     for name in list(os.environ):
         if name.startswith("MAILLON_") and name != "MAILLON_TEST_DATABASE_URL":
             monkeypatch.delenv(name)
+    monkeypatch.setenv("MAILLON_KEY_FILE", str(tmp_path / "keys" / "keys.json"))
+    monkeypatch.setenv("MAILLON_AUDIT_ANCHOR", str(tmp_path / "keys" / "anchor.json"))
     for console in (cli.out, cli.err):
         monkeypatch.setattr(console, "_width", 250)
 

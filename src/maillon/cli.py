@@ -20,7 +20,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from maillon import __version__
+from maillon import __version__, cli_security
+from maillon.auth.context import Security, operator_name
 from maillon.core.errors import MaillonError
 from maillon.core.settings import Settings, load_settings
 from maillon.store.api import Store, open_store
@@ -33,6 +34,10 @@ imports_app = typer.Typer(help="Past imports and their rejected rows.", no_args_
 app.add_typer(cases_app, name="cases")
 app.add_typer(synth_app, name="synth")
 app.add_typer(imports_app, name="imports")
+app.add_typer(cli_security.orgs_app, name="orgs")
+app.add_typer(cli_security.users_app, name="users")
+app.add_typer(cli_security.keys_app, name="keys")
+app.add_typer(cli_security.audit_app, name="audit")
 
 out = Console()
 err = Console(stderr=True)
@@ -56,8 +61,11 @@ def main_options(
     ctx: typer.Context,
     data_dir: Annotated[Path | None, typer.Option(help="Workspace folder.")] = None,
     database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store.")] = None,
+    operator: Annotated[
+        str | None, typer.Option("--as", help="Who runs the command (audited).")
+    ] = None,
 ) -> None:
-    ctx.obj = load_settings(data_dir=data_dir, database_url=database_url)
+    ctx.obj = load_settings(data_dir=data_dir, database_url=database_url, operator=operator)
 
 
 @app.command()
@@ -115,7 +123,6 @@ def import_command(
         bool, typer.Option(help="Commit the good rows and quarantine the bad ones.")
     ] = False,
     errors: Annotated[Path | None, typer.Option(help="Write every error to this CSV.")] = None,
-    as_user: Annotated[str, typer.Option("--as", help="Who runs the import.")] = "cli",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Import a file of case records; all or nothing unless --skip-bad-rows."""
@@ -128,7 +135,8 @@ def import_command(
     store = _store(ctx)
     options = ImportOptions(profile=profile, file_format=file_format, encoding=encoding,
                             sheet=sheet, organisation=organisation, skip_bad_rows=skip_bad_rows,
-                            user=as_user, chunk_rows=settings.import_chunk_rows)
+                            user=operator_name(settings), chunk_rows=settings.import_chunk_rows,
+                            audit=Security.open(settings).audit, source="cli")
     with Progress(TextColumn("importing {task.description}"), BarColumn(),
                   TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
                   console=err, transient=True, disable=as_json) as bar:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from rich.console import Console
 from sqlalchemy import func, select
 
+from maillon.auth.context import Security
 from maillon.collect import synth
 from maillon.collect.api import ImportOptions, import_file
 from maillon.core.settings import Settings
@@ -22,12 +23,14 @@ DEMO_SEED = 2017
 def run_demo(settings: Settings, store: Store, *, records: int, console: Console) -> None:
     """Generate and import the demo data; print what was done."""
     folder = settings.data_dir / "demo"
+    security = Security.open(settings)
     summary = synth.write_dataset(out_dir=folder, n_records=records, seed=DEMO_SEED)
     console.print(f"Generated {records} synthetic records in {folder}")
     for path in sorted(folder.glob("*.csv")):
         if path.name == "truth.csv":
             continue
-        report = import_file(store.engine, path, ImportOptions(user="demo"))
+        report = import_file(store.engine, path,
+                             ImportOptions(user="demo", audit=security.audit, source="demo"))
         console.print(
             f"  {path.name}: {report.status}, {report.inserted} inserted, "
             f"{report.updated} updated, {report.rejected} rejected"

@@ -26,6 +26,7 @@ from maillon.core.errors import FieldError, InvalidInput, NotFound
 from maillon.core.ids import new_id
 from maillon.core.timeutil import utcnow
 from maillon.store import models as m
+from maillon.store.audit import AuditLog
 from maillon.store.base import table_of
 
 Progress = Callable[[int], None]
@@ -36,7 +37,8 @@ class ImportOptions:
     """How to import one file. ``organisation`` is used for rows without an organisation column.
 
     ``skip_bad_rows``: commit the good rows and quarantine the bad ones; without it, one bad row
-    means nothing is committed.
+    means nothing is committed. With ``audit``, the import writes one ``import`` entry (who,
+    from where, which batch, the counts) in the same transaction as the data.
     """
 
     profile: str = "htcds"
@@ -47,6 +49,8 @@ class ImportOptions:
     skip_bad_rows: bool = False
     user: str = "system"
     chunk_rows: int = 20000
+    audit: AuditLog | None = None
+    source: str = ""
 
 
 @dataclass
@@ -143,13 +147,30 @@ def _finish(conn: Connection, report: ImportReport, quarantine: list[Quarantined
         )
 
 
+def _audit(conn: Connection, report: ImportReport, options: ImportOptions) -> None:
+    if options.audit is None:
+        return
+    options.audit.append(
+        conn, actor=options.user, action="import", resource="import_batch",
+        resource_id=report.batch_id, source=options.source,
+        detail={"status": report.status, "rows_read": report.rows_read,
+                "inserted": report.inserted, "updated": report.updated,
+                "rejected": report.rejected, "profile": report.profile},
+    )
+
+
 def _store_rejection(
     engine: Engine, report: ImportReport, options: ImportOptions, sha: str, fmt: str,
     quarantine: list[QuarantinedRow],
 ) -> None:
-    with engine.begin() as conn:
-        conn.execute(insert(table_of(m.ImportBatch)), [_batch_row(report, options, sha, fmt)])
-        _finish(conn, report, quarantine)
+    with engine.connect() as conn:
+        with conn.begin():
+            conn.execute(insert(table_of(m.ImportBatch)),
+                         [_batch_row(report, options, sha, fmt)])
+            _finish(conn, report, quarantine)
+            _audit(conn, report, options)
+        if options.audit is not None:
+            options.audit.after_commit(conn)
 
 
 def import_file(
@@ -212,7 +233,10 @@ def import_file(
                             f"{report.inserted + report.updated} rows imported"
                         )
                     _finish(conn, report, quarantine)
+                    _audit(conn, report, options)
                     tx.commit()
+                    if options.audit is not None:
+                        options.audit.after_commit(conn)
                     return report
     except InvalidInput as exc:
         report.status = "rejected"

@@ -38,6 +38,20 @@ SETTINGS: tuple[Setting, ...] = (
         "SQLAlchemy URL of the operational store, e.g. "
         "postgresql+psycopg://maillon@127.0.0.1:5432/maillon. Empty: SQLite file in data_dir.",
     ),
+    Setting(
+        "key_file",
+        Path,
+        Path("maillon-keys/maillon-keys.json"),
+        "Key file (encryption, blind-index, audit and pseudonym secrets), created on first use "
+        "with mode 0600. Keep it outside the workspace, the database server and their backups.",
+    ),
+    Setting(
+        "audit_anchor",
+        Path,
+        Path("maillon-keys/audit-anchor.json"),
+        "File holding the head of the audit log's hash chain, outside the database.",
+    ),
+    Setting("operator", str, "", "Who runs CLI commands (audited); empty: the OS user name."),
     Setting("host", str, "127.0.0.1", "Address the web app listens on."),
     Setting("port", int, 8000, "First port tried by the web app; the next free one is used."),
     Setting("import_chunk_rows", int, 20000, "Rows validated and inserted per chunk on import."),
@@ -51,6 +65,9 @@ class Settings:
 
     data_dir: Path = Path("maillon-data")
     database_url: str = ""
+    key_file: Path = Path("maillon-keys/maillon-keys.json")
+    audit_anchor: Path = Path("maillon-keys/audit-anchor.json")
+    operator: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     import_chunk_rows: int = 20000

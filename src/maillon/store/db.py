@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,3 +91,14 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on any exception."""
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def session_on(conn: Connection) -> Iterator[Session]:
+    """An ORM session joined to ``conn``'s open transaction; flushed, never committed, on exit.
+
+    Lets ORM code and Core code (such as the audit log) share one transaction.
+    """
+    with Session(bind=conn, expire_on_commit=False) as session:
+        yield session
+        session.flush()

@@ -1,0 +1,97 @@
+"""Security commands an operator scripts: organisations, users, keys, audit verification."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from maillon import cli
+from tests.factories import GOOD_ROWS, write_csv
+
+runner = CliRunner()
+PASSWORD = "correct horse battery staple 42"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("MAILLON_") and name != "MAILLON_TEST_DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("MAILLON_ARGON2_PROFILE", "test")
+    monkeypatch.setenv("MAILLON_KEY_FILE", str(tmp_path / "keys" / "keys.json"))
+    monkeypatch.setenv("MAILLON_AUDIT_ANCHOR", str(tmp_path / "keys" / "anchor.json"))
+    for console in (cli.out, cli.err):
+        monkeypatch.setattr(console, "_width", 250)
+
+
+def run(tmp_path: Path, *args: str, stdin: str | None = None) -> Result:
+    return runner.invoke(cli.app, ["--data-dir", str(tmp_path / "ws"), "--as", "ops", *args],
+                         input=stdin)
+
+
+def test_create_organisation_and_user_prints_totp_uri(tmp_path: Path) -> None:
+    created = run(tmp_path, "orgs", "create", "Police Unit 7", "--type", "LawEnforcement",
+                  "--country", "FR")
+    assert created.exit_code == 0, created.output
+    user = run(tmp_path, "users", "create", "ana.worker", "--organisation", "police-unit-7",
+               "--role", "case_worker", "--password-stdin", stdin=PASSWORD + "\n")
+    assert user.exit_code == 0, user.output
+    assert "otpauth://totp/" in user.stdout and "ana.worker" in user.stdout
+    assert PASSWORD not in user.output
+    key_file = tmp_path / "keys" / "keys.json"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_weak_password_and_unknown_role_are_named(tmp_path: Path) -> None:
+    run(tmp_path, "orgs", "create", "NGO")
+    result = run(tmp_path, "users", "create", "bob", "--organisation", "ngo", "--role", "king",
+                 "--password-stdin", stdin="password\n")
+    assert result.exit_code == 1
+    assert "role" in result.output and "password" in result.output
+
+
+def test_audit_verify_passes_then_names_the_edited_entry(tmp_path: Path) -> None:
+    run(tmp_path, "orgs", "create", "Police Unit 7")
+    path = write_csv(tmp_path / "good.csv", GOOD_ROWS)
+    assert run(tmp_path, "import", str(path)).exit_code == 0
+    assert run(tmp_path, "import", str(path)).exit_code == 0
+    ok = run(tmp_path, "audit", "verify")
+    assert ok.exit_code == 0 and "3 entries" in ok.stdout, ok.output
+    db = sqlite3.connect(tmp_path / "ws" / "maillon.sqlite")
+    with db:
+        actors = [a for (a,) in db.execute("SELECT actor FROM audit_log ORDER BY seq")]
+        assert actors == ["ops", "ops", "ops"]
+        db.execute("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2")
+    db.close()
+    bad = run(tmp_path, "audit", "verify")
+    assert bad.exit_code == 1 and "entry 2" in bad.output
+
+
+def test_audit_verify_detects_truncation(tmp_path: Path) -> None:
+    run(tmp_path, "orgs", "create", "A")
+    run(tmp_path, "orgs", "create", "B")
+    db = sqlite3.connect(tmp_path / "ws" / "maillon.sqlite")
+    with db:
+        db.execute("DELETE FROM audit_log WHERE seq = 2")
+    db.close()
+    bad = run(tmp_path, "audit", "verify")
+    assert bad.exit_code == 1
+
+
+def test_keys_rotate_rewraps_data_keys(tmp_path: Path) -> None:
+    run(tmp_path, "orgs", "create", "A")
+    result = run(tmp_path, "keys", "rotate")
+    assert result.exit_code == 0, result.output
+    assert "new key-encryption key version 2" in result.stdout
+    assert run(tmp_path, "audit", "verify").exit_code == 0
+
+
+def test_keys_init_refuses_to_overwrite(tmp_path: Path) -> None:
+    assert run(tmp_path, "keys", "init").exit_code == 0
+    again = run(tmp_path, "keys", "init")
+    assert again.exit_code == 1 and "exists" in again.output
