@@ -117,8 +117,18 @@ def store(
 
 
 @pytest.fixture
-def client(settings: Settings, store: Store) -> Iterator[TestClient]:
+def anonymous_client(settings: Settings, store: Store) -> Iterator[TestClient]:
+    """The web app with nobody signed in."""
     from maillon.web.app import create_app
 
     with TestClient(create_app(settings, store)) as c:
         yield c
+
+
+@pytest.fixture
+def client(anonymous_client: TestClient, store: Store) -> TestClient:
+    """The web app signed in (bearer token) as a supervisor of "Police Unit 7"."""
+    from tests.auth_helpers import sign_in
+
+    sign_in(anonymous_client, store)
+    return anonymous_client

@@ -10,10 +10,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from maillon.collect import api as collect
 from maillon.core.settings import Settings
+from maillon.store.api import Store
+from tests.auth_helpers import organisation_id, sign_in
 from tests.factories import GOOD_ROWS, HEADER, row, write_csv
 
 API = "/api/v1"
+ORG = "Police Unit 7"
+"""The organisation of the signed-in supervisor (the ``client`` fixture)."""
 
 
 def csv_bytes(rows: list[list[str]], header: list[str] | None = None) -> bytes:
@@ -45,6 +50,17 @@ def total_cases(client: TestClient) -> int:
     assert response.status_code == 200
     total: int = response.json()["total"]
     return total
+
+
+def import_other_organisation(store: Store, tmp_path: Path) -> str:
+    """Case H-1 of "Harbour Police", imported beside the API; returns the batch id."""
+    rows = [row(record_id="HP-1", case_id="H-1", org_Name="Harbour Police",
+                prs_FirstName="Olga", prs_SecondName="Kowalska")]
+    owner = organisation_id(store, "Harbour Police")
+    report = collect.import_file(store.engine, write_csv(tmp_path / "harbour.csv", rows),
+                                 collect.ImportOptions(owner_organisation_id=owner))
+    assert report.status == "committed", report
+    return report.batch_id
 
 
 @pytest.fixture
@@ -80,6 +96,31 @@ def test_openapi_lists_the_paths(client: TestClient) -> None:
     names = {p["name"] for p in paths["/api/v1/cases"]["get"]["parameters"]}
     assert {"q", "exploitation", "country", "year", "organisation", "status", "limit",
             "offset"} <= names
+    body = paths["/api/v1/imports"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    form = spec["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert "file" in form["properties"]
+    assert "organisation" not in form["properties"], "imports are as the caller's organisation"
+
+
+def test_anonymous_caller_gets_401(anonymous_client: TestClient) -> None:
+    for method, path in (("get", "/cases"), ("get", "/cases/x"), ("get", "/imports"),
+                         ("get", "/imports/x"), ("get", "/imports/x/quarantine.csv"),
+                         ("post", "/imports"), ("get", "/vocabularies"),
+                         ("post", "/auth/logout")):
+        response = anonymous_client.request(method, f"{API}{path}",
+                                            headers={"accept": "text/html"})
+        assert response.status_code == 401, path
+        assert_error_shape(response.json(), "unauthenticated")
+    assert anonymous_client.get(f"{API}/health").status_code == 200
+    bad = anonymous_client.get(f"{API}/cases", headers={"Authorization": "Bearer forged"})
+    assert bad.status_code == 401
+
+
+def test_bearer_login_and_logout(anonymous_client: TestClient, store: Store) -> None:
+    token = sign_in(anonymous_client, store, username="dora.officer", role="data_officer")
+    assert token and anonymous_client.get(f"{API}/cases").status_code == 200
+    assert anonymous_client.post(f"{API}/auth/logout").status_code == 204
+    assert anonymous_client.get(f"{API}/cases").status_code == 401
 
 
 def test_vocabularies(client: TestClient) -> None:
@@ -259,16 +300,70 @@ def test_profile_path_is_never_read(client: TestClient, tmp_path: Path) -> None:
 
 @pytest.mark.database
 def test_ctdc_profile_and_default_organisation(client: TestClient) -> None:
+    """Rows without an organisation column belong to the caller's organisation; a form field
+    naming another one is ignored."""
     header = ["yearOfRegistration", "gender", "citizenship", "CountryOfExploitation"]
     data = csv_bytes([["2019", "Woman", "UKR", "POL"]], header=header)
-    refused = upload(client, data, profile="ctdc")
-    assert refused.status_code == 422
-    assert "no organisation" in refused.json()["errors"][0]["reason"]
     response = upload(client, data, profile="ctdc", organisation="CTDC")
     assert response.status_code == 201, response.text
     assert response.json()["profile"] == "ctdc"
     [item] = client.get(f"{API}/cases").json()["items"]
-    assert item["organisation"] == "CTDC" and item["countries"] == ["PL"]
+    assert item["organisation"] == ORG and item["countries"] == ["PL"]
+    assert client.get(f"{API}/cases", params={"organisation": "CTDC"}).json()["total"] == 0
+
+
+@pytest.mark.database
+def test_rows_of_another_organisation_are_rejected(client: TestClient) -> None:
+    other = row(record_id="NS-1", case_id="C-9", org_Name="North Shelter")
+    response = upload(client, csv_bytes([*GOOD_ROWS, other]))
+    assert response.status_code == 422
+    report = response.json()
+    assert report["status"] == "rejected" and report["inserted"] == 0
+    [error] = report["errors"]
+    assert (error["row"], error["field"], error["value"]) == (4, "org_Name", "North Shelter")
+    assert "may only import records of" in error["reason"] and ORG in error["reason"]
+    assert total_cases(client) == 0
+    partial = upload(client, csv_bytes([*GOOD_ROWS, other]), skip_bad_rows="true")
+    assert partial.status_code == 201 and partial.json()["status"] == "partial"
+    assert case_ids(client) == ["C-1", "C-2"]
+    by_code = upload(client, csv_bytes([row(org_Name="police-unit-7")]))
+    assert by_code.status_code == 201, "the organisation's code names it too"
+
+
+@pytest.mark.database
+def test_another_organisations_records_are_not_found(
+    client: TestClient, imported: dict[str, Any], store: Store, tmp_path: Path
+) -> None:
+    batch_id = import_other_organisation(store, tmp_path)
+    assert case_ids(client) == ["C-1", "C-2"]
+    assert case_ids(client, q="Kowalska") == [] and case_ids(client, q="H-1") == []
+    assert case_ids(client, organisation="Harbour Police") == []
+    with store.sessions() as session:
+        hidden = collect.list_cases(session, collect.CaseFilter(q="H-1"), limit=1)[0].id
+    response = client.get(f"{API}/cases/{hidden}")
+    assert response.status_code == 404, "another organisation's case must look non-existent"
+    assert_error_shape(response.json(), "not_found")
+    assert "Kowalska" not in response.text
+    for path in (f"{API}/imports/{batch_id}", f"{API}/imports/{batch_id}/quarantine.csv"):
+        assert client.get(path).status_code == 404, path
+    assert [b["id"] for b in client.get(f"{API}/imports").json()] == [imported["batch_id"]]
+
+
+@pytest.mark.database
+def test_analyst_sees_pseudonyms(client: TestClient, imported: dict[str, Any],
+                                 store: Store) -> None:
+    sign_in(client, store, username="ana.analyst", role="analyst")
+    assert case_ids(client) == ["C-1", "C-2"]
+    assert case_ids(client, q="Popescu") == [], "names are not searchable when hidden"
+    assert case_ids(client, q="C-1") == ["C-1"]
+    [item] = client.get(f"{API}/cases", params={"q": "C-1"}).json()["items"]
+    persons = {p["source_record_id"]: p for p in client.get(
+        f"{API}/cases/{item['id']}").json()["persons"]}
+    ana = persons["POL-1"]
+    assert ana["given_name"].startswith("P-") and len(ana["given_name"]) == 12
+    assert ana["family_name"] is None and ana["middle_name"] is None
+    assert ana["birth_date"] == "1998"
+    assert "Popescu" not in client.get(f"{API}/cases/{item['id']}").text
 
 
 def test_year_zero_upload_is_a_422(client: TestClient) -> None:

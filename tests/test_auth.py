@@ -109,6 +109,7 @@ EXPECTED: dict[str, dict[tuple[str, str], str]] = {
         ("referral", "read"): "organisation", ("referral", "create"): "team",
         ("referral", "update"): "team", ("referral", "review"): "team",
         ("link_review", "read"): "organisation", ("link_review", "review"): "organisation",
+        ("import", "read"): "organisation", ("import", "create"): "organisation",
     },
     "analyst": {
         ("case", "read"): "organisation", ("person", "read"): "organisation",
@@ -126,7 +127,8 @@ EXPECTED: dict[str, dict[tuple[str, str], str]] = {
 VISIBLE: dict[str, dict[str, str]] = {
     "administrator": {},
     "case_worker": {"case": "full", "person": "full", "referral": "full"},
-    "supervisor": {"case": "full", "person": "full", "referral": "full", "link_review": "full"},
+    "supervisor": {"case": "full", "person": "full", "referral": "full", "link_review": "full",
+                   "import": "full"},
     "analyst": {"case": "pseudonymised", "person": "pseudonymised"},
     "data_officer": {"case": "pseudonymised", "person": "pseudonymised", "import": "full"},
     "auditor": {},

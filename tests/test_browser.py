@@ -14,11 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 import uvicorn
 
 from maillon.core.settings import Settings
 from maillon.store.api import Store
+from tests.auth_helpers import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -32,16 +34,18 @@ HEADER = (
     "prs_Citizenship,vic_MethodsOfControl,vic_TypeOfExploitation,hte_ExploitationCountry,"
     "cas_Status,cas_RegistrationDate\n"
 )
+ORG = "Police Unit 7"
+USERNAME = "sam.supervisor"
 GOOD = (
-    "P-1,C-100,North Shelter,Victim,Amina,Okafor,1994-03-02,Female,NG,PhysicalThreats,"
+    f"P-1,C-100,{ORG},Victim,Amina,Okafor,1994-03-02,Female,NG,PhysicalThreats,"
     "ForcedLabour,FR,Active,2023-05-04\n"
-    "P-2,C-100,North Shelter,Perpetrator,Jean,Dubois,1970,Male,FR,,,,Active,2023-05-04\n"
-    "P-3,C-200,Harbour Police,Victim,Li,Wei,2001-11,Female,CN,,SexualExploitation,BE,Closed,"
+    f"P-2,C-100,{ORG},Perpetrator,Jean,Dubois,1970,Male,FR,,,,Active,2023-05-04\n"
+    f"P-3,C-200,{ORG},Victim,Li,Wei,2001-11,Female,CN,,SexualExploitation,BE,Closed,"
     "2022-01-15\n"
 )
 BAD = (
-    "P-7,C-300,North Shelter,Victim,Eva,Novak,1990-02-01,Female,SK,,,,Active,2023-01-01\n"
-    "P-8,C-300,North Shelter,Victim,Ivo,Novak,1990-02-30,Male,SK,,,,Active,2023-01-01\n"
+    f"P-7,C-300,{ORG},Victim,Eva,Novak,1990-02-01,Female,SK,,,,Active,2023-01-01\n"
+    f"P-8,C-300,{ORG},Victim,Ivo,Novak,1990-02-30,Male,SK,,,,Active,2023-01-01\n"
 )
 
 
@@ -113,10 +117,29 @@ def _csv(tmp_path: Path, name: str, rows: str) -> Path:
     return path
 
 
-def test_import_then_find_the_case(page: Any, base_url: str, tmp_path: Path) -> None:
+def _sign_in(page: Any, base_url: str, store: Store, path: str) -> None:
+    """Open ``path``, get sent to the sign-in form, fill it in and land back on ``path``."""
     from playwright.sync_api import expect
 
-    page.goto(base_url + "/imports")
+    secret = make_user(store, username=USERNAME, role="supervisor", organisation=ORG)
+    page.goto(base_url + path)
+    page.wait_for_url("**/login?next=*")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    page.get_by_label("Username").fill(USERNAME)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base_url + path)
+    expect(page.locator("header")).to_contain_text(USERNAME)
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def test_import_then_find_the_case(page: Any, base_url: str, store: Store,
+                                   tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    _sign_in(page, base_url, store, "/imports")
+    expect(page.locator("main")).to_contain_text(f"imported as {ORG}")
     page.locator("input#file").set_input_files(_csv(tmp_path, "cases.csv", GOOD))
     page.get_by_role("button", name="Import").click()
     page.wait_for_url("**/imports/*")
@@ -145,11 +168,17 @@ def test_import_then_find_the_case(page: Any, base_url: str, tmp_path: Path) -> 
             "document.documentElement.scrollWidth <= window.innerWidth"
         ), f"{path} scrolls sideways on a phone"
 
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
+    page.goto(base_url + "/cases")
+    page.wait_for_url("**/login?next=*")
+    expect(page.locator("main")).not_to_contain_text("C-100")
 
-def test_bad_row_is_reported(page: Any, base_url: str, tmp_path: Path) -> None:
+
+def test_bad_row_is_reported(page: Any, base_url: str, store: Store, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
-    page.goto(base_url + "/imports")
+    _sign_in(page, base_url, store, "/imports")
     page.locator("input#file").set_input_files(_csv(tmp_path, "bad.csv", BAD))
     page.get_by_role("button", name="Import").click()
     page.wait_for_url("**/imports/*")
@@ -173,7 +202,7 @@ def test_filter_refreshes_only_the_table_with_htmx(
     from maillon.collect import api as collect
 
     collect.import_file(store.engine, _csv(tmp_path, "cases.csv", GOOD), collect.ImportOptions())
-    page.goto(base_url + "/cases")
+    _sign_in(page, base_url, store, "/cases")
     assert page.evaluate("typeof window.htmx") == "object"
     page.evaluate("window.notReloaded = true")
     page.get_by_label("Search", exact=True).fill("Okafor")

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from maillon.collect import api as collect
+from maillon.store import models as m
+from maillon.store.api import Store
+from tests.auth_helpers import organisation_id, sign_in
 
 HTML = {"Accept": "text/html"}
+ORG = "Police Unit 7"
+"""The organisation of the signed-in supervisor (the ``client`` fixture)."""
 
 HEADER = (
     "record_id,case_id,org_Name,prs_Role,prs_FirstName,prs_SecondName,prs_Birthdate,prs_Gender,"
@@ -16,18 +24,35 @@ HEADER = (
     "cas_Status,cas_RegistrationDate"
 )
 GOOD_ROWS = [
-    "P-1,C-100,North Shelter,Victim,Amina,Okafor,1994-03-02,Female,NG,"
+    f"P-1,C-100,{ORG},Victim,Amina,Okafor,1994-03-02,Female,NG,"
     "PhysicalThreats;Debt bondage,ForcedLabour,FR,Active,2023-05-04",
-    "P-2,C-100,North Shelter,Perpetrator,Jean,Dubois,1970,Male,FR,,,,Active,2023-05-04",
-    "P-3,C-200,Harbour Police,Victim,Li,Wei,2001-11,Female,CN,,SexualExploitation,BE,"
+    f"P-2,C-100,{ORG},Perpetrator,Jean,Dubois,1970,Male,FR,,,,Active,2023-05-04",
+    f"P-3,C-200,{ORG},Victim,Li,Wei,2001-11,Female,CN,,SexualExploitation,BE,"
     "Closed,2022-01-15",
 ]
+OTHER_ROWS = [
+    "H-1,C-900,Harbour Police,Victim,Olga,Kowalska,1990-01-01,Female,PL,,ForcedLabour,BE,"
+    "Active,2023-02-02",
+]
+"""Another organisation's case, which the supervisor of Police Unit 7 must never see."""
 
 
 def write_csv(folder: Path, name: str, rows: list[str]) -> Path:
     path = folder / name
     path.write_text(HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     return path
+
+
+def import_other_organisation(store: Store, tmp_path: Path) -> tuple[str, str]:
+    """Import OTHER_ROWS as Harbour Police, bypassing the web; returns (case id, batch id)."""
+    owner = organisation_id(store, "Harbour Police")
+    report = collect.import_file(store.engine, write_csv(tmp_path, "harbour.csv", OTHER_ROWS),
+                                 collect.ImportOptions(owner_organisation_id=owner))
+    assert report.status == "committed", report
+    with store.sessions() as session:
+        case_id = session.execute(
+            select(m.Case.id).where(m.Case.source_record_id == "C-900")).scalar_one()
+    return case_id, report.batch_id
 
 
 def upload(client: TestClient, path: Path, **fields: str) -> str:
@@ -38,7 +63,7 @@ def upload(client: TestClient, path: Path, **fields: str) -> str:
             data={"profile": "htcds", **fields}, headers=HTML, follow_redirects=False,
         )
     assert response.status_code == 303, response.text
-    location = response.headers["location"]
+    location = str(response.headers["location"])
     assert re.fullmatch(r"/imports/[^/]+", location)
     return location
 
@@ -66,6 +91,8 @@ def test_layout_has_navigation_and_no_external_assets(client: TestClient) -> Non
     for href in ('href="/cases"', 'href="/imports"', 'href="/api/v1/docs"'):
         assert href in html
     assert "Maillon 0.1.0" in html
+    assert "sam.supervisor" in html and ">Sign out</button>" in html
+    assert 'action="/logout"' in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert client.get("/static/maillon.css").status_code == 200
 
@@ -85,11 +112,15 @@ def test_upload_shows_committed_report(client: TestClient, imported: str) -> Non
     assert 'class="badge status-committed"' in listing.text
 
 
-def test_case_list_and_filters(client: TestClient, imported: str) -> None:
+def test_case_list_and_filters(client: TestClient, imported: str, store: Store,
+                               tmp_path: Path) -> None:
+    import_other_organisation(store, tmp_path)
     html = client.get("/cases").text
     assert "2 cases." in html
     assert "C-100" in html and "C-200" in html
-    assert "North Shelter" in html
+    assert "C-900" not in html, "another organisation's case is listed"
+    assert f'<option value="police-unit-7">{ORG}</option>' in html
+    assert "Harbour Police" not in html, "the organisation filter lists an unseen organisation"
     assert "Forced labour" in html  # label, not the code ForcedLabour
     assert "France" in html
     assert 'name="q"' in html and '<label for="q">' in html
@@ -106,7 +137,11 @@ def test_case_list_and_filters(client: TestClient, imported: str) -> None:
     assert shown(exploitation="ForcedLabour") == {"C-100"}
     assert shown(country="be") == {"C-200"}
     assert shown(year="2023") == {"C-100"}
-    assert shown(organisation="Harbour Police") == {"C-200"}
+    assert shown(organisation=ORG) == {"C-100", "C-200"}
+    assert shown(organisation="police-unit-7") == {"C-100", "C-200"}
+    assert shown(organisation="Harbour Police") == set()
+    assert shown(q="Kowalska") == set() and shown(q="C-900") == set()
+    assert shown(country="pl") == set()
     # A plain HTML form sends empty fields; they mean "no filter".
     assert shown(q="", organisation="", status="", exploitation="", country="",
                  year="") == {"C-100", "C-200"}
@@ -122,7 +157,7 @@ def test_bad_filter_values_are_explained(client: TestClient, imported: str) -> N
 
 
 def test_pagination(client: TestClient, tmp_path: Path) -> None:
-    rows = [f"R-{i},K-{i:03d},Org,Victim,Ana,Pop{i},,,,,,,Active,2020-01-01" for i in range(55)]
+    rows = [f"R-{i},K-{i:03d},{ORG},Victim,Ana,Pop{i},,,,,,,Active,2020-01-01" for i in range(55)]
     upload(client, write_csv(tmp_path, "many.csv", rows))
     first = client.get("/cases").text
     assert "55 cases, showing 1–50." in first
@@ -163,8 +198,49 @@ def test_case_detail(client: TestClient, imported: str) -> None:
     assert "Physical threats" in html  # methods of control, by label
     assert "Forced labour" in html
     assert "Exploitation" in html and "France (FR)" in html
-    assert "North Shelter" in html
+    assert ORG in html
     assert f'href="{imported}"' in html  # provenance links to the import
+
+
+def test_another_organisations_records_are_not_found(client: TestClient, imported: str,
+                                                     store: Store, tmp_path: Path) -> None:
+    case_id, batch_id = import_other_organisation(store, tmp_path)
+    page = client.get(f"/cases/{case_id}", headers=HTML)
+    assert page.status_code == 404, "another organisation's case must look non-existent"
+    assert "Kowalska" not in page.text
+    assert client.get(f"/imports/{batch_id}", headers=HTML).status_code == 404
+    listing = client.get("/imports").text
+    assert "harbour.csv" not in listing and batch_id not in listing
+    assert f'href="{imported}"' in listing
+
+
+def test_analyst_sees_pseudonyms_not_names(client: TestClient, imported: str,
+                                           store: Store) -> None:
+    link = case_link(client.get("/cases").text, "C-100")
+    sign_in(client, store, username="ana.analyst", role="analyst")
+    html = client.get(link).text
+    assert "Case C-100" in html
+    assert "Amina" not in html and "Okafor" not in html and "Dubois" not in html
+    assert re.search(r"P-[0-9a-f]{10}", html)
+    assert "1994" in html and "1994-03-02" not in html
+    listed = client.get("/cases", params={"q": "okafor"}).text
+    assert "C-100" not in listed, "a name search must not reveal names to an analyst"
+    assert "C-100" in client.get("/cases", params={"q": "C-100"}).text
+
+
+def test_anonymous_visitor_is_sent_to_sign_in(anonymous_client: TestClient) -> None:
+    for path in ("/cases?status=Closed", "/imports", "/cases/some-id", "/"):
+        response = anonymous_client.get(path, headers=HTML, follow_redirects=False)
+        assert response.status_code == 303, path
+        location = response.headers["location"]
+        assert location.startswith("/login?next="), path
+    assert anonymous_client.get("/cases?status=Closed", follow_redirects=False
+                                ).headers["location"] == "/login?next=%2Fcases%3Fstatus%3DClosed"
+    login = anonymous_client.get("/login")
+    assert login.status_code == 200
+    for field in ("username", "password", "totp"):
+        assert f'id="{field}"' in login.text
+    assert anonymous_client.get("/static/maillon.css").status_code == 200
 
 
 def test_unknown_case_is_a_404_page(client: TestClient) -> None:
@@ -178,8 +254,8 @@ def test_unknown_case_is_a_404_page(client: TestClient) -> None:
 def test_bad_rows_are_listed_and_nothing_is_imported(client: TestClient, tmp_path: Path) -> None:
     rows = [
         GOOD_ROWS[0],
-        "P-8,C-300,North Shelter,Victim,Eva,Novak,1990-02-30,Female,SK,,,,Active,2023-01-01",
-        "P-9,C-300,North Shelter,Victim,Ivo,Novak,1991-01-01,Female,Atlantis,,,,Active,2023-01-01",
+        f"P-8,C-300,{ORG},Victim,Eva,Novak,1990-02-30,Female,SK,,,,Active,2023-01-01",
+        f"P-9,C-300,{ORG},Victim,Ivo,Novak,1991-01-01,Female,Atlantis,,,,Active,2023-01-01",
     ]
     report_url = upload(client, write_csv(tmp_path, "bad.csv", rows))
     html = client.get(report_url).text
@@ -203,11 +279,34 @@ def test_bad_rows_are_listed_and_nothing_is_imported(client: TestClient, tmp_pat
 
 
 def test_skip_bad_rows_imports_the_rest(client: TestClient, tmp_path: Path) -> None:
-    rows = [GOOD_ROWS[2], "P-8,C-300,Org,Victim,Eva,Novak,1990-02-30,,,,,,Active,2023-01-01"]
+    rows = [GOOD_ROWS[2], f"P-8,C-300,{ORG},Victim,Eva,Novak,1990-02-30,,,,,,Active,2023-01-01"]
     report_url = upload(client, write_csv(tmp_path, "some.csv", rows), skip_bad_rows="true")
     html = client.get(report_url).text
     assert "partial" in html and "were not imported" in html
     assert "C-200" in client.get("/cases").text
+
+
+def test_rows_of_another_organisation_are_rejected(client: TestClient, tmp_path: Path) -> None:
+    rows = [GOOD_ROWS[0], "P-4,C-400,North Shelter,Victim,Eva,Novak,,,,,,,Active,2023-01-01"]
+    report_url = upload(client, write_csv(tmp_path, "mixed.csv", rows))
+    html = client.get(report_url).text
+    assert "Nothing was imported" in html
+    assert "may only import records of" in html and ORG in html
+    assert "North Shelter" in html  # the offending value is shown
+    assert "No cases match." in client.get("/cases").text
+    partial = upload(client, write_csv(tmp_path, "mixed.csv", rows), skip_bad_rows="true")
+    assert "partial" in client.get(partial).text
+    listed = client.get("/cases").text
+    assert "C-100" in listed and "C-400" not in listed and "North Shelter" not in listed
+
+
+def test_rows_without_organisation_get_the_callers(client: TestClient, tmp_path: Path) -> None:
+    path = tmp_path / "no-org.csv"
+    path.write_text("record_id,case_id,prs_Role,prs_FirstName,cas_Status\n"
+                    "N-1,C-500,Victim,Mira,Active\n", encoding="utf-8")
+    assert "committed" in client.get(upload(client, path)).text
+    html = client.get("/cases", params={"organisation": "police-unit-7"}).text
+    assert "C-500" in html
 
 
 def test_file_level_rejection_shows_the_message(client: TestClient, tmp_path: Path) -> None:
@@ -223,31 +322,40 @@ def test_empty_upload_redisplays_the_form(client: TestClient, tmp_path: Path) ->
     path.write_bytes(b"")
     with path.open("rb") as fh:
         response = client.post("/imports", files={"file": ("empty.csv", fh, "text/csv")},
-                               data={"profile": "htcds", "organisation": "Kept Org"},
+                               data={"profile": "ctdc", "skip_bad_rows": "true"},
                                headers=HTML, follow_redirects=False)
     assert response.status_code == 422
     assert "The file was not imported" in response.text and "empty" in response.text
-    assert 'value="Kept Org"' in response.text
+    assert '<option value="ctdc" selected>ctdc</option>' in response.text
+    assert re.search(r'id="skip_bad_rows"[^>]* checked', response.text)
 
 
 def test_imports_page_form(client: TestClient) -> None:
     html = client.get("/imports").text
     assert 'enctype="multipart/form-data"' in html
     assert 'accept=".csv,.xlsx,.json,.jsonl"' in html
-    for field in ("file", "profile", "organisation", "skip_bad_rows"):
+    for field in ("file", "profile", "skip_bad_rows"):
         assert f'<label for="{field}">' in html and f'id="{field}"' in html
+    assert 'name="organisation"' not in html, "imports are always as the caller's organisation"
+    assert f"imported as <strong>{ORG}</strong>" in html
+    assert 'name="csrf_token"' in html
     assert '<option value="htcds" selected>htcds</option>' in html
     assert "No file has been imported yet." in html
 
 
 def test_data_is_escaped(client: TestClient, tmp_path: Path) -> None:
-    rows = ["X-1,<b>C-1</b>,<script>alert(1)</script>,Victim,<i>Eve</i>,Doe,,,,,,,Active,"
+    rows = [f"X-1,<script>alert(1)</script>,{ORG},Victim,<i>Eve</i>,Doe,,,,,,,Active,"
             "2023-01-01"]
     upload(client, write_csv(tmp_path, "evil.csv", rows))
     html = client.get("/cases").text
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    detail = client.get(case_link(html, "&lt;b&gt;C-1&lt;/b&gt;")).text
+    detail = client.get(case_link(html, "&lt;script&gt;alert(1)&lt;/script&gt;")).text
+    assert "<script>alert" not in detail
     assert "<i>Eve</i>" not in detail and "&lt;i&gt;Eve&lt;/i&gt;" in detail
+    # A rejected value is echoed on the report, escaped too.
+    bad = ["X-2,C-2,<b>Evil Org</b>,Victim,Eve,Doe,,,,,,,Active,2023-01-01"]
+    report = client.get(upload(client, write_csv(tmp_path, "evil2.csv", bad))).text
+    assert "<b>Evil Org</b>" not in report and "&lt;b&gt;Evil Org&lt;/b&gt;" in report
 
 
 def test_error_page_for_invalid_request(client: TestClient) -> None:

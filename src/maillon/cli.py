@@ -342,6 +342,18 @@ def demo(
         store.close()
 
 
+@app.command("demo-code")
+def demo_code_command(ctx: typer.Context, username: str) -> None:
+    """Print the current TOTP code of a demo account (demo accounts only)."""
+    from maillon.demo import demo_code
+
+    code = demo_code(_settings(ctx), username)
+    if code is None:
+        err.print(f"{username} is not a demo account of this workspace")
+        raise typer.Exit(2)
+    print(code)
+
+
 def main() -> None:
     try:
         app()

@@ -7,10 +7,18 @@ twice gives the same database: the files are byte-identical and re-importing upd
 
 from __future__ import annotations
 
+import json
+import secrets
+from pathlib import Path
+
+import pyotp
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy import func, select
 
+from maillon.auth import api as auth
 from maillon.auth.context import Security
+from maillon.auth.orgs import find_organisation
 from maillon.collect import synth
 from maillon.collect.api import ImportOptions, import_file
 from maillon.core.settings import Settings
@@ -42,3 +50,64 @@ def run_demo(settings: Settings, store: Store, *, records: int, console: Console
         persons = session.execute(select(func.count()).select_from(m.Person)).scalar_one()
     console.print(f"Store holds {cases} cases and {persons} person records.")
     del summary
+    show_demo_users(settings, store, console=console)
+
+
+DEMO_ORGANISATION = "Police Anti-Trafficking Unit"
+"""The demo accounts belong to the first synthetic organisation (the largest dataset)."""
+
+
+def _credentials_path(settings: Settings) -> Path:
+    return settings.data_dir / "demo-credentials.json"
+
+
+def ensure_demo_users(settings: Settings, store: Store) -> list[dict[str, str]]:
+    """One account per built-in role in the demo organisation, created once.
+
+    Demo passwords and TOTP secrets are kept in ``<data_dir>/demo-credentials.json`` (mode
+    0600) so a second run can print them again. That file exists for the demo only: real
+    accounts are created with ``maillon users create``, whose secrets are shown once.
+    """
+    path = _credentials_path(settings)
+    if path.exists():
+        stored: list[dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+        return stored
+    created: list[dict[str, str]] = []
+    with store.sessions() as session, session.begin():
+        org = find_organisation(session, DEMO_ORGANISATION)
+        for role in auth.role_names():
+            username = f"demo.{role.replace('_', '-')}"
+            password = "-".join(secrets.token_hex(3) for _ in range(4))
+            _, secret = auth.create_user(session, organisation_id=org.id, username=username,
+                                         password=password, role=role, team="demo")
+            created.append({"username": username, "role": role, "password": password,
+                            "totp_secret": secret or ""})
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(created, indent=2), encoding="utf-8")
+    return created
+
+
+def show_demo_users(settings: Settings, store: Store, *, console: Console) -> None:
+    """Print the demo accounts: username, role, password, TOTP enrolment URI."""
+    users = ensure_demo_users(settings, store)
+    table = Table("username", "role", "password", title=f"Demo accounts ({DEMO_ORGANISATION})")
+    for user in users:
+        table.add_row(user["username"], user["role"], user["password"])
+    console.print(table)
+    console.print("TOTP secrets (add to an authenticator app, or run "
+                  "`maillon demo-code USERNAME` for the current code):")
+    for user in users:
+        if user["totp_secret"]:
+            uri = auth.provisioning_uri(user["totp_secret"], user["username"])
+            console.print(f"  {user['username']}: {uri}", markup=False, soft_wrap=True)
+
+
+def demo_code(settings: Settings, username: str) -> str | None:
+    """The current TOTP code of a DEMO account (None for any other account)."""
+    path = _credentials_path(settings)
+    if not path.exists():
+        return None
+    for user in json.loads(path.read_text(encoding="utf-8")):
+        if user["username"] == username and user["totp_secret"]:
+            return str(pyotp.TOTP(user["totp_secret"]).now())
+    return None

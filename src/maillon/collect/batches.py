@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from maillon.core.errors import NotFound
@@ -40,8 +40,10 @@ def _view(b: m.ImportBatch, quarantined: int) -> BatchView:
     )
 
 
-def list_batches(session: Session, *, limit: int = 50) -> list[BatchView]:
-    """The most recent imports first."""
+def list_batches(
+    session: Session, *, limit: int = 50, organisation_id: str | None = None
+) -> list[BatchView]:
+    """The most recent imports first; only those of ``organisation_id`` when given."""
     q = m.QuarantineRow
     counts = (
         select(q.batch_id, func.count().label("n")).group_by(q.batch_id).subquery()
@@ -49,15 +51,20 @@ def list_batches(session: Session, *, limit: int = 50) -> list[BatchView]:
     rows = session.execute(
         select(m.ImportBatch, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.batch_id == m.ImportBatch.id)
+        .where(m.ImportBatch.organisation_id == organisation_id
+               if organisation_id is not None else true())
         .order_by(m.ImportBatch.started_at.desc(), m.ImportBatch.id.desc())
         .limit(limit)
     ).all()
     return [_view(b, int(n)) for b, n in rows]
 
 
-def get_batch(session: Session, batch_id: str) -> BatchView:
+def get_batch(
+    session: Session, batch_id: str, *, organisation_id: str | None = None
+) -> BatchView:
+    """One batch; another organisation's batch is :class:`NotFound` when ``organisation_id``."""
     batch = session.get(m.ImportBatch, batch_id)
-    if batch is None:
+    if batch is None or (organisation_id is not None and batch.organisation_id != organisation_id):
         raise NotFound(f"no import batch {batch_id!r}")
     n = session.execute(
         select(func.count()).select_from(m.QuarantineRow)

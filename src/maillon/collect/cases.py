@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from maillon.core.errors import NotFound
@@ -24,8 +24,10 @@ class CaseFilter:
     """Filters of the case list; ``None`` means no filter.
 
     ``q`` matches the source case id or a person's given/family name (case-insensitive prefix
-    of either); ``exploitation`` is an ``exploitation_type`` code; ``country`` an ISO alpha-2
-    code matched against exploitation events; ``year`` the registration year.
+    of either; names only when ``names`` is true, i.e. the caller may see them); ``scope`` is
+    the caller's record scope as a SQL condition on ``Case`` (see ``maillon.auth.api``);
+    ``exploitation`` is an ``exploitation_type`` code; ``country`` an ISO alpha-2 code matched
+    against exploitation events; ``year`` the registration year.
     """
 
     organisation: str | None = None
@@ -34,6 +36,8 @@ class CaseFilter:
     country: str | None = None
     year: int | None = None
     q: str | None = None
+    scope: ColumnElement[bool] | None = None
+    names: bool = True
 
 
 @dataclass
@@ -80,6 +84,8 @@ class CaseDetail:
 
 def _filtered(stmt: Select[*_Ts], flt: CaseFilter) -> Select[*_Ts]:
     case = m.Case
+    if flt.scope is not None:
+        stmt = stmt.where(flt.scope)
     if flt.organisation:
         stmt = stmt.where(
             case.organisation_id.in_(
@@ -118,6 +124,8 @@ def _filtered(stmt: Select[*_Ts], flt: CaseFilter) -> Select[*_Ts]:
     if flt.q:
         text = flt.q.strip()
         pattern = f"{text.lower()}%"
+        if not flt.names:
+            return stmt.where(case.source_record_id == text)
         stmt = stmt.where(
             or_(
                 case.source_record_id == text,
@@ -187,13 +195,21 @@ def _plain(obj: Any, *names: str) -> dict[str, Any]:
     return {n: getattr(obj, n) for n in names}
 
 
-def get_case(session: Session, case_id: str) -> CaseDetail:
-    """One case with its persons, events, referrals, support plans and consents."""
-    found = session.execute(
+def get_case(
+    session: Session, case_id: str, *, scope: ColumnElement[bool] | None = None
+) -> CaseDetail:
+    """One case with its persons, events, referrals, support plans and consents.
+
+    A case outside ``scope`` is :class:`NotFound`, exactly like a case that does not exist.
+    """
+    stmt = (
         select(m.Case, m.Organisation.name)
         .join(m.Organisation, m.Organisation.id == m.Case.organisation_id)
         .where(m.Case.id == case_id)
-    ).first()
+    )
+    if scope is not None:
+        stmt = stmt.where(scope)
+    found = session.execute(stmt).first()
     if found is None:
         raise NotFound(f"no case {case_id!r}")
     case, org = found

@@ -37,8 +37,11 @@ class ImportOptions:
     """How to import one file. ``organisation`` is used for rows without an organisation column.
 
     ``skip_bad_rows``: commit the good rows and quarantine the bad ones; without it, one bad row
-    means nothing is committed. With ``audit``, the import writes one ``import`` entry (who,
-    from where, which batch, the counts) in the same transaction as the data.
+    means nothing is committed. ``only_organisation`` (an organisation's name and code)
+    rejects rows that belong to any other organisation: an account imports its own
+    organisation's records only; ``owner_organisation_id`` marks the batch as that
+    organisation's. With ``audit``, the import writes one ``import`` entry (who, from where,
+    which batch, the counts) in the same transaction as the data.
     """
 
     profile: str = "htcds"
@@ -51,6 +54,8 @@ class ImportOptions:
     chunk_rows: int = 20000
     audit: AuditLog | None = None
     source: str = ""
+    owner_organisation_id: str | None = None
+    only_organisation: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -104,7 +109,7 @@ def file_sha256(path: Path) -> str:
 def _batch_row(report: ImportReport, options: ImportOptions, sha: str, fmt: str) -> dict[str, Any]:
     return {
         "id": report.batch_id,
-        "organisation_id": None,
+        "organisation_id": options.owner_organisation_id,
         "filename": report.filename,
         "file_sha256": sha,
         "file_format": fmt,
@@ -275,6 +280,11 @@ def _run_rows(
                                      record["record_id"])]
             else:
                 seen[key] = number
+            only = options.only_organisation
+            if only is not None and key[0] is not None and key[0] not in only:
+                errors.append(FieldError(
+                    f"this account may only import records of {only[0]!r}",
+                    validator._column_for("organisation"), number, str(key[0])))
             if key[0] is None:
                 errors.append(FieldError(
                     "no organisation: the row has none and no default organisation was given",

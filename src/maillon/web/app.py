@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from maillon import __version__
+from maillon.auth.api import AuthenticationFailed
+from maillon.auth.context import Security
 from maillon.core.errors import FieldError, MaillonError, error_body
 from maillon.core.settings import Settings
 from maillon.store.api import Store
-from maillon.web import api_routes, pages
+from maillon.web import api_routes, auth_routes, pages
+from maillon.web.security import current_caller
 
 
 def _wants_html(request: Request) -> bool:
@@ -35,6 +39,17 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.security = Security.open(settings)
+
+    @app.exception_handler(AuthenticationFailed)
+    def unauthenticated(request: Request, exc: AuthenticationFailed) -> Response:
+        if _wants_html(request) or (
+            request.method == "GET" and not request.url.path.startswith("/api/")
+        ):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+        return JSONResponse(exc.body(), status_code=401,
+                            headers={"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(MaillonError)
     def maillon_error(request: Request, exc: MaillonError) -> Response:
@@ -56,6 +71,10 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
 
     static = Path(str(resources.files("maillon.web") / "static"))
     app.mount("/static", StaticFiles(directory=static), name="static")
-    app.include_router(api_routes.router)
-    app.include_router(pages.router, default_response_class=HTMLResponse)
+    signed_in = [Depends(current_caller)]
+    app.include_router(api_routes.public_router)
+    app.include_router(auth_routes.api_router)
+    app.include_router(api_routes.router, dependencies=signed_in)
+    app.include_router(auth_routes.pages_router, default_response_class=HTMLResponse)
+    app.include_router(pages.router, default_response_class=HTMLResponse, dependencies=signed_in)
     return app

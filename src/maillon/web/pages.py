@@ -9,7 +9,7 @@ fragment instead of the whole page.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
@@ -24,6 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maillon import __version__
+from maillon.auth import api as auth
+from maillon.auth.context import Security
 from maillon.collect import api as collect
 from maillon.core.errors import FieldError, InvalidInput, NotFound
 from maillon.core.settings import Settings
@@ -32,6 +34,18 @@ from maillon.store.api import Store
 from maillon.vocab import api as vocab
 from maillon.web.api_routes import case_filter
 from maillon.web.deps import db_session, get_settings, get_store, save_upload
+from maillon.web.security import (
+    READ_FIELDS,
+    Caller,
+    CallerDep,
+    audit_read,
+    case_condition,
+    case_scope,
+    client_ip,
+    get_security,
+    organisation_of,
+    redact,
+)
 
 PAGE_SIZE = 50
 """Cases per page of the case list."""
@@ -105,6 +119,8 @@ templates = Jinja2Templates(env=_environment())
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200
            ) -> HTMLResponse:
+    caller = getattr(request.state, "caller", None)
+    context = {"caller": caller, **context}
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
@@ -189,10 +205,14 @@ def _case_row(c: collect.CaseSummary) -> dict[str, Any]:
 def cases_page(
     request: Request,
     session: SessionDep,
+    caller: CallerDep,
     query: Annotated[CaseQuery, Depends(page_case_filter)],
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
-    """The filterable case list; only the table fragment for an htmx request."""
+    """The filterable case list, limited to the caller's scope; only the table for htmx."""
+    case_scope(caller)
+    query.flt = replace(query.flt, scope=case_condition(caller),
+                        names=auth.field_visibility(caller.principal, "person") == "full")
     total = collect.count_cases(session, query.flt)
     items = collect.list_cases(session, query.flt, limit=PAGE_SIZE,
                                offset=(page - 1) * PAGE_SIZE)
@@ -213,7 +233,10 @@ def cases_page(
     else:
         context.update(
             organisations=session.execute(
-                select(m.Organisation.code, m.Organisation.name).order_by(m.Organisation.name)
+                select(m.Organisation.code, m.Organisation.name)
+                .where(m.Organisation.id.in_(select(m.Case.organisation_id).where(
+                    case_condition(caller)).distinct()))
+                .order_by(m.Organisation.name)
             ).all(),
             statuses=[(c.code, c.label) for c in vocab.get("case_status").codes],
             exploitations=[(c.code, c.label) for c in vocab.get("exploitation_type").codes
@@ -277,12 +300,23 @@ def _event(e: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/cases/{case_id}")
-def case_page(request: Request, case_id: str, session: SessionDep) -> HTMLResponse:
-    """One case with its persons, events, referrals, support plans, consents and provenance."""
+def case_page(request: Request, case_id: str, session: SessionDep, caller: CallerDep,
+              store: Annotated[Store, Depends(get_store)],
+              security: Annotated[Security, Depends(get_security)]) -> HTMLResponse:
+    """One case with its persons, events, referrals, support plans, consents and provenance.
+
+    Names are shown as the caller's role allows (full, pseudonymised or hidden), and the read
+    is written to the audit log.
+    """
+    case_scope(caller)
     try:
-        detail = collect.get_case(session, case_id)
+        detail = collect.get_case(session, case_id, scope=case_condition(caller))
     except NotFound as exc:
         return error_page(request, 404, exc.message, exc.details)
+    visibility = auth.field_visibility(caller.principal, "person")
+    detail = redact(detail, visibility, security.keys.secret("pseudonym"))
+    audit_read(security, store, caller, resource="case", resource_id=case_id,
+               fields=READ_FIELDS[visibility], source=client_ip(request))
     persons = [_person(p) for p in detail.persons]
     names = {p["id"]: p["name"] for p in persons}
     s = detail.summary
@@ -328,23 +362,26 @@ def case_page(request: Request, case_id: str, session: SessionDep) -> HTMLRespon
 # --- imports -----------------------------------------------------------------------------
 
 
-def _imports_page(request: Request, session: Session, *, status: int = 200,
+def _imports_page(request: Request, session: Session, caller: Caller, *, status: int = 200,
                   error: str | None = None, details: list[FieldError] | None = None,
                   form: dict[str, Any] | None = None) -> HTMLResponse:
     return render(request, "imports.html", {
         "title": "Imports", "nav": "imports",
         "profiles": collect.builtin_profiles(),
         "formats": ".csv,.xlsx,.json,.jsonl",
-        "batches": collect.list_batches(session, limit=100),
+        "organisation_name": organisation_of(session, caller).name,
+        "batches": collect.list_batches(session, limit=100,
+                                        organisation_id=caller.principal.organisation_id),
         "error": error, "details": [str(d) for d in details or []],
-        "form": form or {"profile": "htcds", "organisation": "", "skip_bad_rows": False},
+        "form": form or {"profile": "htcds", "skip_bad_rows": False},
     }, status)
 
 
 @router.get("/imports")
-def imports_page(request: Request, session: SessionDep) -> HTMLResponse:
-    """The upload form and the list of past imports."""
-    return _imports_page(request, session)
+def imports_page(request: Request, session: SessionDep, caller: CallerDep) -> HTMLResponse:
+    """The upload form and the list of the organisation's past imports."""
+    auth.require(caller.principal, "import", "read")
+    return _imports_page(request, session, caller)
 
 
 @router.post("/imports", response_model=None)
@@ -352,13 +389,19 @@ def upload_page(
     request: Request,
     store: Annotated[Store, Depends(get_store)],
     settings: Annotated[Settings, Depends(get_settings)],
+    caller: CallerDep,
+    security: Annotated[Security, Depends(get_security)],
     file: Annotated[UploadFile, File()],
     profile: Annotated[str, Form()] = "htcds",
-    organisation: Annotated[str, Form()] = "",
     skip_bad_rows: Annotated[bool, Form()] = False,
 ) -> HTMLResponse | RedirectResponse:
-    """Import the uploaded file, then show its report (303 to ``/imports/{batch_id}``)."""
-    form = {"profile": profile, "organisation": organisation, "skip_bad_rows": skip_bad_rows}
+    """Import the uploaded file as the caller's organisation, then show its report (303).
+
+    Rows naming another organisation are rejected: an account imports its own organisation's
+    records only.
+    """
+    auth.require(caller.principal, "import", "create")
+    form = {"profile": profile, "skip_bad_rows": skip_bad_rows}
     try:
         if profile not in collect.builtin_profiles():
             # load_profile also reads YAML paths: never let a web form name a server file.
@@ -371,10 +414,15 @@ def upload_page(
         path, original = save_upload(file, settings)
     except InvalidInput as exc:
         with store.sessions() as session:
-            return _imports_page(request, session, status=422, error=exc.message,
+            return _imports_page(request, session, caller, status=422, error=exc.message,
                                  details=exc.details, form=form)
-    options = collect.ImportOptions(profile=profile, organisation=organisation.strip() or None,
-                                    skip_bad_rows=skip_bad_rows)
+    with store.sessions() as session:
+        org = organisation_of(session, caller)
+    options = collect.ImportOptions(
+        profile=profile, organisation=org.name, skip_bad_rows=skip_bad_rows,
+        user=caller.principal.username, audit=security.audit, source=client_ip(request),
+        owner_organisation_id=org.id, only_organisation=(org.name, org.code),
+    )
     report = collect.import_file(store.engine, path, options, display_name=original)
     return RedirectResponse(f"/imports/{report.batch_id}", status_code=303)
 
@@ -408,10 +456,13 @@ def _error_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @router.get("/imports/{batch_id}")
 def import_report_page(request: Request, batch_id: str, session: SessionDep,
-                       store: Annotated[Store, Depends(get_store)]) -> HTMLResponse:
+                       store: Annotated[Store, Depends(get_store)],
+                       caller: CallerDep) -> HTMLResponse:
     """What one import did, with every error on its own line (the first 500)."""
+    auth.require(caller.principal, "import", "read")
     try:
-        batch = collect.get_batch(session, batch_id)
+        batch = collect.get_batch(session, batch_id,
+                                  organisation_id=caller.principal.organisation_id)
         _, rows = collect.quarantine_rows(store.engine, batch_id)
     except NotFound as exc:
         return error_page(request, 404, exc.message, exc.details)

@@ -1,0 +1,143 @@
+"""Who is calling: session cookies for people, bearer tokens for programs, CSRF, redaction.
+
+Every route except sign-in, health and static files depends on :func:`current_caller`, which
+turns the session cookie (``maillon_session``) or an ``Authorization: Bearer`` token into a
+:class:`~maillon.auth.api.Principal`. State-changing requests authenticated by cookie must also
+carry the session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``); bearer
+tokens are not sent by browsers on their own, so they need none.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, replace
+from hashlib import sha256
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import Session
+
+from maillon.auth import api as auth
+from maillon.auth.context import Security
+from maillon.collect.api import CaseDetail, PersonView
+from maillon.store import models as m
+from maillon.store.api import Store
+from maillon.web.deps import get_store
+
+COOKIE = "maillon_session"
+READ_FIELDS = {
+    "full": ("given_name", "middle_name", "family_name", "birth_date"),
+    "pseudonymised": ("birth_year",),
+    "none": (),
+}
+"""Personal fields a case page shows at each visibility level (names for the audit log)."""
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated principal of one request and how it authenticated."""
+
+    principal: auth.Principal
+    session_id: str
+    csrf_token: str
+    via_cookie: bool
+
+
+def get_security(request: Request) -> Security:
+    security: Security = request.app.state.security
+    return security
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def request_token(request: Request) -> tuple[str | None, bool]:
+    """The session token of a request and whether it came from the cookie (bearer first)."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip(), False
+    return request.cookies.get(COOKIE), True
+
+
+async def current_caller(
+    request: Request, store: Annotated[Store, Depends(get_store)]
+) -> Caller:
+    """The signed-in caller, or :class:`AuthenticationFailed` (401; pages redirect to sign-in).
+
+    Also enforces CSRF on unsafe methods when the session came from the cookie.
+    """
+    token, via_cookie = request_token(request)
+    if not token:
+        raise auth.AuthenticationFailed("sign in first")
+    with store.sessions() as session, session.begin():
+        user, user_session = auth.session_user(session, token=token)
+        caller = Caller(auth.Principal.from_user(user), user_session.id,
+                        user_session.csrf_token, via_cookie)
+    if via_cookie and request.method in UNSAFE:
+        sent = request.headers.get("x-csrf-token")
+        if sent is None and "form" in request.headers.get("content-type", ""):
+            value = (await request.form()).get("csrf_token")
+            sent = value if isinstance(value, str) else None
+        if not sent or not hmac.compare_digest(sent.encode(), caller.csrf_token.encode()):
+            from maillon.core.errors import PermissionDenied
+
+            raise PermissionDenied("invalid or missing CSRF token")
+    request.state.caller = caller
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def case_scope(caller: Caller, action: str = "read") -> auth.Scope:
+    """The caller's scope on cases, or :class:`PermissionDenied`."""
+    return auth.require(caller.principal, "case", action)
+
+
+def case_condition(caller: Caller, action: str = "read") -> ColumnElement[bool]:
+    """The SQL condition restricting ``Case`` rows to what the caller may see."""
+    return auth.scope_filter(caller.principal, "case", action,
+                             owner_column=m.Case.created_by,
+                             organisation_column=m.Case.organisation_id)
+
+
+def _pseudonym(secret: bytes, value: str) -> str:
+    return "P-" + hmac.new(secret, value.encode(), sha256).hexdigest()[:10]
+
+
+def redact(detail: CaseDetail, visibility: str, secret: bytes) -> CaseDetail:
+    """The case as the caller may see it: ``full``, ``pseudonymised`` or ``none``.
+
+    Pseudonymised persons keep a stable pseudonym (keyed HMAC of the person id) and the birth
+    year only; ``none`` removes names and birth dates altogether.
+    """
+    if visibility == "full":
+        return detail
+    persons: list[PersonView] = []
+    for person in detail.persons:
+        shown = _pseudonym(secret, person.id) if visibility == "pseudonymised" else None
+        year = person.birth_date[:4] if person.birth_date and visibility != "none" else None
+        persons.append(replace(person, given_name=shown, middle_name=None, family_name=None,
+                               birth_date=year))
+    return replace(detail, persons=persons, case_owner=None, closure_reason=None,
+                   referrals=[{**r, "details": None} for r in detail.referrals])
+
+
+def audit_read(security: Security, store: Store, caller: Caller, *, resource: str,
+               resource_id: str, fields: tuple[str, ...], source: str) -> None:
+    """Record that the caller read personal data (field names only, never values)."""
+    with security.audit.audit_scope(store.engine) as conn:
+        security.audit.append(conn, actor=caller.principal.username, action="read",
+                              resource=resource, resource_id=resource_id, fields=fields,
+                              source=source,
+                              actor_organisation_id=caller.principal.organisation_id)
+
+
+def organisation_of(session: Session, caller: Caller) -> m.Organisation:
+    org = session.get(m.Organisation, caller.principal.organisation_id)
+    if org is None:
+        raise auth.AuthenticationFailed("sign in first")
+    return org
