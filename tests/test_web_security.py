@@ -206,3 +206,11 @@ def test_api_logout_ends_the_bearer_session_not_a_cookie_one(
     assert anonymous_client.cookies.get("maillon_session") == cookie_session
     assert anonymous_client.get("/api/v1/cases").status_code == 200
     del token
+
+
+def test_cookie_logout_needs_its_csrf_token(anonymous_client: TestClient, store: Store) -> None:
+    csrf = _cookie_sign_in(anonymous_client, store)
+    assert anonymous_client.post("/logout", follow_redirects=False).status_code == 403
+    assert anonymous_client.get("/imports", follow_redirects=False).status_code == 200
+    assert anonymous_client.post("/logout", data={"csrf_token": csrf},
+                                 follow_redirects=False).status_code == 303

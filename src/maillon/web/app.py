@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlencode
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -18,7 +18,7 @@ from maillon.core.errors import FieldError, MaillonError, error_body
 from maillon.core.settings import Settings
 from maillon.store.api import Store
 from maillon.web import api_routes, auth_routes, pages
-from maillon.web.security import current_caller
+from maillon.web.security import SIGNED_IN
 
 
 def _wants_html(request: Request) -> bool:
@@ -71,7 +71,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
 
     static = Path(str(resources.files("maillon.web") / "static"))
     app.mount("/static", StaticFiles(directory=static), name="static")
-    signed_in = [Depends(current_caller)]
+    signed_in = SIGNED_IN
     app.include_router(api_routes.public_router)
     app.include_router(auth_routes.api_router)
     app.include_router(api_routes.router, dependencies=signed_in)

@@ -20,7 +20,14 @@ from maillon.auth.context import Security
 from maillon.store.api import Store
 from maillon.web import pages
 from maillon.web.deps import get_store
-from maillon.web.security import COOKIE, CallerDep, client_ip, get_security, request_token
+from maillon.web.security import (
+    COOKIE,
+    CallerDep,
+    client_ip,
+    csrf_guard,
+    get_security,
+    request_token,
+)
 
 pages_router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -99,7 +106,7 @@ def login_submit(
     return response
 
 
-@pages_router.post("/logout")
+@pages_router.post("/logout", dependencies=[Depends(csrf_guard)])
 def logout_submit(request: Request, caller: CallerDep,
                   store: Annotated[Store, Depends(get_store)],
                   security: Annotated[Security, Depends(get_security)]) -> RedirectResponse:
@@ -137,7 +144,7 @@ def api_login(body: Credentials, request: Request,
     return JSONResponse(payload)
 
 
-@api_router.post("/logout", status_code=204)
+@api_router.post("/logout", status_code=204, dependencies=[Depends(csrf_guard)])
 def api_logout(request: Request, caller: CallerDep,
                store: Annotated[Store, Depends(get_store)],
                security: Annotated[Security, Depends(get_security)]) -> Response:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from maillon.auth import api as auth
 from maillon.auth.context import Security
 from maillon.collect.api import CaseDetail, PersonView
+from maillon.core.errors import PermissionDenied
 from maillon.store import models as m
 from maillon.store.api import Store
 from maillon.web.deps import get_store
@@ -62,12 +63,11 @@ def request_token(request: Request) -> tuple[str | None, bool]:
     return request.cookies.get(COOKIE), True
 
 
-async def current_caller(
-    request: Request, store: Annotated[Store, Depends(get_store)]
-) -> Caller:
+def current_caller(request: Request, store: Annotated[Store, Depends(get_store)]) -> Caller:
     """The signed-in caller, or :class:`AuthenticationFailed` (401; pages redirect to sign-in).
 
-    Also enforces CSRF on unsafe methods when the session came from the cookie.
+    A plain function: FastAPI runs it in its thread pool, so the database look-up does not
+    block the event loop.
     """
     token, via_cookie = request_token(request)
     if not token:
@@ -76,20 +76,27 @@ async def current_caller(
         user, user_session = auth.session_user(session, token=token)
         caller = Caller(auth.Principal.from_user(user), user_session.id,
                         user_session.csrf_token, via_cookie)
-    if via_cookie and request.method in UNSAFE:
-        sent = request.headers.get("x-csrf-token")
-        if sent is None and "form" in request.headers.get("content-type", ""):
-            value = (await request.form()).get("csrf_token")
-            sent = value if isinstance(value, str) else None
-        if not sent or not hmac.compare_digest(sent.encode(), caller.csrf_token.encode()):
-            from maillon.core.errors import PermissionDenied
-
-            raise PermissionDenied("invalid or missing CSRF token")
     request.state.caller = caller
     return caller
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+async def csrf_guard(request: Request, caller: CallerDep) -> None:
+    """Refuse an unsafe request authenticated by cookie unless it carries the CSRF token."""
+    if not caller.via_cookie or request.method not in UNSAFE:
+        return
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and "form" in request.headers.get("content-type", ""):
+        value = (await request.form()).get("csrf_token")
+        sent = value if isinstance(value, str) else None
+    if not sent or not hmac.compare_digest(sent.encode(), caller.csrf_token.encode()):
+        raise PermissionDenied("invalid or missing CSRF token")
+
+
+SIGNED_IN = [Depends(current_caller), Depends(csrf_guard)]
+"""Router dependencies of every route that needs a caller: sign-in, then CSRF."""
 
 
 def case_scope(caller: Caller, action: str = "read") -> auth.Scope:
