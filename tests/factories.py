@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from maillon.store.api import Store
 
 HEADER = [
     "record_id", "case_id", "org_Name", "prs_Role", "prs_FirstName", "prs_SecondName",
@@ -41,3 +45,19 @@ def row(**changes: str) -> list[str]:
     base = dict(zip(HEADER, GOOD_ROWS[0], strict=True))
     base.update(changes)
     return [base[h] for h in HEADER]
+
+
+def clear(store: Store, table: str, record_id: str, field: str, token: str | None) -> str | None:
+    """Decrypt one stored field with the test run's key file (``MAILLON_KEY_FILE``)."""
+    from sqlalchemy import text
+
+    from maillon.core.settings import load_settings
+    from maillon.store.crypto import FieldCipher
+    from maillon.store.keys import FileKeyProvider
+
+    with store.engine.connect() as conn:
+        org = conn.execute(text(f"SELECT organisation_id FROM {table} WHERE id = :i"),  # noqa: S608
+                           {"i": record_id}).scalar_one()
+    cipher = FieldCipher(FileKeyProvider.open_or_create(load_settings().key_file), store.engine)
+    return cipher.decrypt(token, organisation_id=org, record_id=record_id,
+                          field=f"{table}.{field}")

@@ -400,7 +400,8 @@ def test_case_list(client: TestClient, imported: dict[str, Any]) -> None:
 @pytest.mark.parametrize(("params", "expected"), [
     ({"q": "C-2"}, ["C-2"]),
     ({"q": "ana"}, ["C-1"]),
-    ({"q": "NGUY"}, ["C-2"]),
+    ({"q": "NGUYEN"}, ["C-2"]),
+    ({"q": "NGUY"}, []),
     ({"q": "POL-2"}, ["C-1"]),
     ({"q": "zzz"}, []),
     ({"exploitation": "ForcedLabour"}, ["C-2"]),

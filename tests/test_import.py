@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from maillon.collect.api import ImportOptions, import_file, quarantine_rows
 from maillon.store import models as m
 from maillon.store.api import Store
-from tests.factories import GOOD_ROWS, HEADER, row, write_csv
+from tests.factories import GOOD_ROWS, HEADER, clear, row, write_csv
 
 TABLES = ["organisation", "case_file", "person", "person_code", "victim_context",
           "perpetrator_context", "trafficking_event", "referral", "consent"]
@@ -34,8 +34,10 @@ def test_good_file_is_imported_with_every_part_of_the_record(store: Store, tmp_p
     assert c["referral"] == 1 and c["consent"] == 2
     with store.sessions() as s:
         ana = s.execute(select(m.Person).where(m.Person.source_record_id == "POL-1")).scalar_one()
-        assert (ana.given_name, ana.family_name, ana.gender) == ("Ana", "Popescu", "Feminine")
-        assert ana.birth_date is not None and ana.birth_date.isoformat() == "1998-03-04"
+        names = [clear(store, "person", ana.id, f, getattr(ana, f))
+                 for f in ("given_name", "family_name", "birth_date")]
+        assert names == ["Ana", "Popescu", "1998-03-04"] and ana.gender == "Feminine"
+        assert ana.birth_year == 1998 and ana.given_name != "Ana"
         ion = s.execute(select(m.Person).where(m.Person.source_record_id == "POL-2")).scalar_one()
         assert ion.birth_date_precision == "year"
         codes = set(s.execute(select(m.PersonCode.vocabulary, m.PersonCode.code)
@@ -64,8 +66,9 @@ def test_reimport_updates_instead_of_duplicating(store: Store, tmp_path: Path) -
     assert after["referral"] == before["referral"]
     assert after["person_code"] == before["person_code"] - 1
     with store.sessions() as s:
-        names = s.execute(select(m.Person.given_name).where(m.Person.source_record_id == "POL-1"))
-        assert names.scalar_one() == "Anna"
+        pid, token = s.execute(select(m.Person.id, m.Person.given_name)
+                               .where(m.Person.source_record_id == "POL-1")).one()
+        assert clear(store, "person", pid, "given_name", token) == "Anna"
 
 
 BAD_CASES = {
@@ -135,7 +138,9 @@ def test_rejected_import_is_recorded_with_its_quarantine(store: Store, tmp_path:
         batch = s.get(m.ImportBatch, report.batch_id)
         assert batch is not None and batch.status == "rejected" and batch.rows_rejected == 1
         raw = s.execute(select(m.QuarantineRow.raw)).scalar_one()
-        assert json.loads(raw)["prs_Gender"] == "Robot"
+        assert "Robot" not in raw and "Popescu" not in raw, "quarantine is encrypted"
+    _, rows = quarantine_rows(store.engine, report.batch_id)
+    assert rows[0]["prs_Gender"] == "Robot"
 
 
 def test_broken_encoding_is_a_clear_file_error(store: Store, tmp_path: Path) -> None:
@@ -147,7 +152,8 @@ def test_broken_encoding_is_a_clear_file_error(store: Store, tmp_path: Path) -> 
     ok = import_file(store.engine, path, ImportOptions(encoding="latin-1"))
     assert ok.status == "committed"
     with store.sessions() as s:
-        assert s.execute(select(m.Person.given_name)).scalar_one() == "Zoë"
+        pid, token = s.execute(select(m.Person.id, m.Person.given_name)).one()
+        assert clear(store, "person", pid, "given_name", token) == "Zoë"
 
 
 def test_truncated_file_is_rejected(store: Store, tmp_path: Path) -> None:

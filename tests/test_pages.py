@@ -130,7 +130,8 @@ def test_case_list_and_filters(client: TestClient, imported: str, store: Store,
         text = client.get("/cases", params=params).text
         return set(re.findall(r">(C-\d+)</a>", text))
 
-    assert shown(q="okaf") == {"C-100"}
+    assert shown(q="okafor") == {"C-100"}, "whole names match, whatever the case"
+    assert shown(q="okaf") == set(), "names are encrypted: no prefix search"
     assert shown(q="Wei") == {"C-200"}
     assert shown(q="C-200") == {"C-200"}
     assert shown(status="Closed") == {"C-200"}

@@ -35,6 +35,7 @@ from maillon.collect.validate import RowValidator
 from maillon.core.errors import FieldError, InvalidFile
 from maillon.core.settings import Settings
 from maillon.store.api import Store, open_store
+from maillon.store.keys import FileKeyProvider
 from tests.factories import GOOD_ROWS, HEADER
 
 Reader = Callable[[io.BytesIO], Table]
@@ -392,7 +393,10 @@ COUNTED = ["organisation", "case_file", "person", "person_code", "trafficking_ev
 
 @pytest.fixture(scope="module")
 def e2e_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    opened = open_store(Settings(data_dir=tmp_path_factory.mktemp("props-store")))
+    folder = tmp_path_factory.mktemp("props-store")
+    opened = open_store(Settings(data_dir=folder))
+    # One key file for the module's store (the per-test default would change under it).
+    opened.keys = FileKeyProvider.open_or_create(folder / "keys" / "keys.json")  # type: ignore[attr-defined]
     yield opened
     opened.close()
 
@@ -407,7 +411,8 @@ def _import_bytes(store: Store, data: bytes, suffix: str, **options: object) -> 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
-        report = import_file(store.engine, path, ImportOptions(**options))  # type: ignore[arg-type]
+        report = import_file(store.engine, path, ImportOptions(
+            keys=store.keys, **options))  # type: ignore[arg-type, attr-defined]
     assert report.status in ("committed", "partial", "rejected")
     assert report.rows_read >= report.rejected
     if report.status == "rejected":

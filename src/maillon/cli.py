@@ -25,6 +25,7 @@ from maillon.auth.context import Security, operator_name
 from maillon.core.errors import MaillonError
 from maillon.core.settings import Settings, load_settings
 from maillon.store.api import Store, open_store
+from maillon.store.crypto import FieldCipher
 
 app = typer.Typer(help="Maillon: information system against trafficking in human beings.",
                   no_args_is_help=True, add_completion=False)
@@ -181,7 +182,8 @@ def imports_quarantine(
 
     store = _store(ctx)
     try:
-        columns, rows = quarantine_rows(store.engine, batch_id)
+        columns, rows = quarantine_rows(store.engine, batch_id,
+                                        keys=Security.open(_settings(ctx)).keys)
     except MaillonError as exc:
         err.print(exc.message)
         raise typer.Exit(2) from exc
@@ -208,11 +210,13 @@ def cases_list(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List cases, newest first, with filters."""
-    from maillon.collect.api import CaseFilter, count_cases, list_cases
+    from maillon.collect.api import CaseFilter, count_cases, list_cases, search_keys
 
-    flt = CaseFilter(organisation=organisation, status=status, exploitation=exploitation,
-                     country=country, year=year, q=q)
     store = _store(ctx)
+    cipher = FieldCipher(Security.open(_settings(ctx)).keys, store.engine)
+    flt = CaseFilter(organisation=organisation, status=status, exploitation=exploitation,
+                     country=country, year=year, q=q,
+                     name_keys=search_keys(cipher, q) if q else None)
     with store.sessions() as session:
         total = count_cases(session, flt)
         items = list_cases(session, flt, limit=limit, offset=offset)
@@ -239,7 +243,8 @@ def cases_show(
     store = _store(ctx)
     try:
         with store.sessions() as session:
-            detail = get_case(session, case_id)
+            detail = get_case(session, case_id, cipher=FieldCipher(
+                Security.open(_settings(ctx)).keys, store.engine))
     except MaillonError as exc:
         err.print(exc.message)
         raise typer.Exit(2) from exc

@@ -9,6 +9,7 @@ from maillon.collect.cases import (
     count_cases,
     get_case,
     list_cases,
+    search_keys,
 )
 from maillon.collect.fields import FIELDS, FieldSpec
 from maillon.collect.profiles import Profile, builtin_profiles, load_profile
@@ -41,4 +42,5 @@ __all__ = [
     "list_cases",
     "load_profile",
     "quarantine_rows",
+    "search_keys",
 ]

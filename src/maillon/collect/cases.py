@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from maillon.core.errors import NotFound
 from maillon.store import models as m
+from maillon.store.crypto import FieldCipher
 
 _Ts = TypeVarTuple("_Ts")
 
@@ -23,8 +24,10 @@ _Ts = TypeVarTuple("_Ts")
 class CaseFilter:
     """Filters of the case list; ``None`` means no filter.
 
-    ``q`` matches the source case id or a person's given/family name (case-insensitive prefix
-    of either; names only when ``names`` is true, i.e. the caller may see them); ``scope`` is
+    ``q`` matches the source case id, a person's record id, or a person's whole given or family
+    name (names are encrypted: the match uses their blind indexes, ``name_keys`` from
+    :func:`search_keys`, so it ignores case and spacing but not spelling; names only when
+    ``names`` is true, i.e. the caller may see them); ``scope`` is
     the caller's record scope as a SQL condition on ``Case`` (see ``maillon.auth.api``);
     ``exploitation`` is an ``exploitation_type`` code; ``country`` an ISO alpha-2 code matched
     against exploitation events; ``year`` the registration year.
@@ -38,6 +41,7 @@ class CaseFilter:
     q: str | None = None
     scope: ColumnElement[bool] | None = None
     names: bool = True
+    name_keys: tuple[str, str] | None = None
 
 
 @dataclass
@@ -123,22 +127,28 @@ def _filtered(stmt: Select[*_Ts], flt: CaseFilter) -> Select[*_Ts]:
         )
     if flt.q:
         text = flt.q.strip()
-        pattern = f"{text.lower()}%"
-        if not flt.names:
+        if not flt.names or flt.name_keys is None:
             return stmt.where(case.source_record_id == text)
+        given_key, family_key = flt.name_keys
         stmt = stmt.where(
             or_(
                 case.source_record_id == text,
                 case.id.in_(
                     select(m.Person.case_id).where(
-                        or_(func.lower(m.Person.given_name).like(pattern),
-                            func.lower(m.Person.family_name).like(pattern),
+                        or_(m.Person.family_name_bidx == family_key,
+                            m.Person.given_name_bidx == given_key,
                             m.Person.source_record_id == text)
                     )
                 ),
             )
         )
     return stmt
+
+
+def search_keys(cipher: FieldCipher, text: str) -> tuple[str, str]:
+    """Blind indexes of ``text`` as a given name and as a family name, for ``name_keys``."""
+    return (cipher.blind_index(text, field="person.given_name"),
+            cipher.blind_index(text, field="person.family_name"))
 
 
 def count_cases(session: Session, flt: CaseFilter) -> int:
@@ -196,11 +206,13 @@ def _plain(obj: Any, *names: str) -> dict[str, Any]:
 
 
 def get_case(
-    session: Session, case_id: str, *, scope: ColumnElement[bool] | None = None
+    session: Session, case_id: str, *, cipher: FieldCipher,
+    scope: ColumnElement[bool] | None = None,
 ) -> CaseDetail:
-    """One case with its persons, events, referrals, support plans and consents.
+    """One case with its persons, events, referrals, support plans and consents, decrypted.
 
     A case outside ``scope`` is :class:`NotFound`, exactly like a case that does not exist.
+    The caller decides how much of the decrypted personal data to show (and audits it).
     """
     stmt = (
         select(m.Case, m.Organisation.name)
@@ -236,24 +248,40 @@ def get_case(
             select(m.PerpetratorContext).where(m.PerpetratorContext.person_id.in_(pids))
         ).scalars()
     }
+
+    def clear(token: str | None, org: str, record: str, name: str) -> str | None:
+        return cipher.decrypt(token, organisation_id=org, record_id=record, field=name)
+
+    for p in persons:
+        context = perps.get(p.id)
+        if context is not None:
+            context["role_details"] = clear(context["role_details"], p.organisation_id, p.id,
+                                            "perpetrator_context.role_details")
     views = [
         PersonView(
-            id=p.id, source_record_id=p.source_record_id, role=p.role, given_name=p.given_name,
-            middle_name=p.middle_name, family_name=p.family_name,
-            birth_date=_shown_birth(p), gender=p.gender, age_band=p.age_band, codes=codes[p.id],
+            id=p.id, source_record_id=p.source_record_id, role=p.role,
+            given_name=clear(p.given_name, p.organisation_id, p.id, "person.given_name"),
+            middle_name=clear(p.middle_name, p.organisation_id, p.id, "person.middle_name"),
+            family_name=clear(p.family_name, p.organisation_id, p.id, "person.family_name"),
+            birth_date=_shown_birth(
+                clear(p.birth_date, p.organisation_id, p.id, "person.birth_date"),
+                p.birth_date_precision),
+            gender=p.gender, age_band=p.age_band, codes=codes[p.id],
             victim=victims.get(p.id), perpetrator=perps.get(p.id),
         )
         for p in persons
     ]
     events = [
-        _plain(e, "event_type", "country", "admin_area", "city", "place", "date_from", "date_to")
+        {**_plain(e, "event_type", "country", "admin_area", "city", "date_from", "date_to"),
+         "place": clear(e.place, e.organisation_id, e.id, "trafficking_event.place")}
         for e in session.execute(
             select(m.TraffickingEvent).where(m.TraffickingEvent.case_id == case_id)
             .order_by(m.TraffickingEvent.date_from.nulls_last())
         ).scalars()
     ]
     referrals = [
-        _plain(r, "direction", "other_organisation", "referral_date", "reason", "details")
+        {**_plain(r, "direction", "other_organisation", "referral_date", "reason"),
+         "details": clear(r.details, r.organisation_id, r.id, "referral.details")}
         for r in session.execute(select(m.Referral).where(m.Referral.case_id == case_id)).scalars()
     ]
     plans = [
@@ -277,8 +305,9 @@ def get_case(
             countries=sorted({e["country"] for e in events
                               if e["event_type"] == "Exploitation" and e["country"]}),
         ),
-        closure_reason=case.closure_reason,
-        case_owner=case.case_owner,
+        closure_reason=clear(case.closure_reason, case.organisation_id, case.id,
+                             "case_file.closure_reason"),
+        case_owner=clear(case.case_owner, case.organisation_id, case.id, "case_file.case_owner"),
         persons=views,
         events=events,
         referrals=referrals,
@@ -289,8 +318,8 @@ def get_case(
     )
 
 
-def _shown_birth(person: m.Person) -> str | None:
-    if person.birth_date is None:
+def _shown_birth(iso: str | None, precision: str | None) -> str | None:
+    """``1994-01-01`` known to the year is shown as ``1994``, to the month as ``1994-01``."""
+    if iso is None:
         return None
-    iso = person.birth_date.isoformat()
-    return {"year": iso[:4], "month": iso[:7]}.get(person.birth_date_precision or "day", iso)
+    return {"year": iso[:4], "month": iso[:7]}.get(precision or "day", iso)

@@ -24,10 +24,13 @@ from maillon.collect.validate import Record, RowValidator
 from maillon.collect.writer import BatchWriter
 from maillon.core.errors import FieldError, InvalidInput, NotFound
 from maillon.core.ids import new_id
+from maillon.core.settings import load_settings
 from maillon.core.timeutil import utcnow
 from maillon.store import models as m
 from maillon.store.audit import AuditLog
 from maillon.store.base import table_of
+from maillon.store.crypto import FieldCipher
+from maillon.store.keys import FileKeyProvider, KeyProvider
 
 Progress = Callable[[int], None]
 
@@ -41,7 +44,8 @@ class ImportOptions:
     rejects rows that belong to any other organisation: an account imports its own
     organisation's records only; ``owner_organisation_id`` marks the batch as that
     organisation's. With ``audit``, the import writes one ``import`` entry (who, from where,
-    which batch, the counts) in the same transaction as the data.
+    which batch, the counts) in the same transaction as the data. Personal fields are
+    encrypted with ``keys`` (default: the key file the settings name).
     """
 
     profile: str = "htcds"
@@ -56,6 +60,7 @@ class ImportOptions:
     source: str = ""
     owner_organisation_id: str | None = None
     only_organisation: tuple[str, ...] | None = None
+    keys: KeyProvider | None = None
 
 
 @dataclass
@@ -126,7 +131,32 @@ def _batch_row(report: ImportReport, options: ImportOptions, sha: str, fmt: str)
     }
 
 
-def _finish(conn: Connection, report: ImportReport, quarantine: list[QuarantinedRow]) -> None:
+def _keys(options: ImportOptions) -> KeyProvider:
+    return options.keys or FileKeyProvider.open_or_create(load_settings().key_file)
+
+
+def _seal_rows(conn: Connection, keys: KeyProvider, report: ImportReport,
+               quarantine: list[QuarantinedRow]) -> list[dict[str, Any]]:
+    """Quarantine rows with their cells and errors ENCRYPTED (they hold names, in any column),
+    under the installation-wide data key, bound to the quarantine row's id."""
+    cipher = FieldCipher(keys, conn)
+    rows = []
+    for q in quarantine:
+        qid = new_id()
+        raw = json.dumps(q.raw, ensure_ascii=False, default=str)
+        errors = json.dumps([e.as_dict() for e in q.errors], ensure_ascii=False)
+        rows.append({
+            "id": qid, "batch_id": report.batch_id, "row_number": q.row, "resolved": False,
+            "raw": cipher.encrypt(raw, organisation_id=None, record_id=qid,
+                                  field="quarantine_row.raw"),
+            "errors": cipher.encrypt(errors, organisation_id=None, record_id=qid,
+                                     field="quarantine_row.errors"),
+        })
+    return rows
+
+
+def _finish(conn: Connection, report: ImportReport, quarantine: list[QuarantinedRow],
+            keys: KeyProvider) -> None:
     batch = table_of(m.ImportBatch)
     conn.execute(
         update(batch).where(batch.c.id == report.batch_id).values(
@@ -136,20 +166,8 @@ def _finish(conn: Connection, report: ImportReport, quarantine: list[Quarantined
         )
     )
     if quarantine:
-        conn.execute(
-            insert(table_of(m.QuarantineRow)),
-            [
-                {
-                    "id": new_id(),
-                    "batch_id": report.batch_id,
-                    "row_number": q.row,
-                    "raw": json.dumps(q.raw, ensure_ascii=False, default=str),
-                    "errors": json.dumps([e.as_dict() for e in q.errors], ensure_ascii=False),
-                    "resolved": False,
-                }
-                for q in quarantine
-            ],
-        )
+        conn.execute(insert(table_of(m.QuarantineRow)),
+                     _seal_rows(conn, keys, report, quarantine))
 
 
 def _audit(conn: Connection, report: ImportReport, options: ImportOptions) -> None:
@@ -172,7 +190,7 @@ def _store_rejection(
         with conn.begin():
             conn.execute(insert(table_of(m.ImportBatch)),
                          [_batch_row(report, options, sha, fmt)])
-            _finish(conn, report, quarantine)
+            _finish(conn, report, quarantine, _keys(options))
             _audit(conn, report, options)
         if options.audit is not None:
             options.audit.after_commit(conn)
@@ -208,8 +226,10 @@ def import_file(
                 report.unmapped_columns = validator.unmapped
                 conn.execute(insert(table_of(m.ImportBatch)),
                              [_batch_row(report, options, sha, fmt)])
+                keys = _keys(options)
                 writer = BatchWriter(conn, batch_id=report.batch_id, user=options.user,
-                                     now=utcnow(), default_organisation=options.organisation)
+                                     now=utcnow(), default_organisation=options.organisation,
+                                     cipher=FieldCipher(keys, conn))
                 _run_rows(table.header, table.rows, validator, writer, options, report,
                           quarantine, progress)
             except InvalidInput as exc:
@@ -237,7 +257,7 @@ def import_file(
                             f"{report.rejected} bad rows quarantined; "
                             f"{report.inserted + report.updated} rows imported"
                         )
-                    _finish(conn, report, quarantine)
+                    _finish(conn, report, quarantine, _keys(options))
                     _audit(conn, report, options)
                     tx.commit()
                     if options.audit is not None:
@@ -313,7 +333,9 @@ def _run_rows(
         progress(report.rows_read)
 
 
-def quarantine_rows(engine: Engine, batch_id: str) -> tuple[list[str], list[dict[str, Any]]]:
+def quarantine_rows(
+    engine: Engine, batch_id: str, *, keys: KeyProvider | None = None
+) -> tuple[list[str], list[dict[str, Any]]]:
     """The rejected rows of a batch as ``(columns, rows)``, ready to fix and re-submit.
 
     Each row carries its original cells plus ``_row`` (its number in the file) and ``_errors``
@@ -325,13 +347,19 @@ def quarantine_rows(engine: Engine, batch_id: str) -> tuple[list[str], list[dict
         if conn.execute(select(batch.c.id).where(batch.c.id == batch_id)).first() is None:
             raise NotFound(f"no import batch {batch_id!r}")
         found = conn.execute(
-            select(q.c.row_number, q.c.raw, q.c.errors)
+            select(q.c.id, q.c.row_number, q.c.raw, q.c.errors)
             .where(q.c.batch_id == batch_id)
             .order_by(q.c.row_number)
         ).all()
+    cipher = FieldCipher(keys or FileKeyProvider.open_or_create(load_settings().key_file),
+                         engine)
     columns: list[str] = []
     out: list[dict[str, Any]] = []
-    for number, raw, errors in found:
+    for qid, number, sealed_raw, sealed_errors in found:
+        raw = cipher.decrypt(sealed_raw, organisation_id=None, record_id=qid,
+                             field="quarantine_row.raw")
+        errors = cipher.decrypt(sealed_errors, organisation_id=None, record_id=qid,
+                                field="quarantine_row.errors")
         cells = json.loads(raw)
         for key in cells:
             if key not in columns:

@@ -23,6 +23,7 @@ from maillon.core.ids import id_block, new_id
 from maillon.store import models as m
 from maillon.store.base import Base, table_of
 from maillon.store.bulk import BulkInserter
+from maillon.store.crypto import FieldCipher
 
 PROVENANCE = ("organisation_id", "import_batch_id", "created_at", "created_by", "updated_at",
               "updated_by")
@@ -30,7 +31,8 @@ PROVENANCE = ("organisation_id", "import_batch_id", "created_at", "created_by", 
 
 PERSON_VALUES = ("case_id", "role", "given_name", "middle_name", "family_name", "birth_date",
                  "birth_date_precision", "age_band", "gender", "identity_number", "email",
-                 "phone", "marital_status", "primary_language", "deceased")
+                 "phone", "marital_status", "primary_language", "deceased", "birth_year",
+                 "given_name_bidx", "family_name_bidx", "identity_number_bidx")
 COLUMNS: dict[str, tuple[str, ...]] = {
     "case_file": ("id", "source_record_id", *PROVENANCE, "status", "registration_date",
                   "closure_reason", "case_owner"),
@@ -88,9 +90,10 @@ class BatchWriter:
 
     def __init__(
         self, conn: Connection, *, batch_id: str | None, user: str, now: datetime,
-        default_organisation: str | None,
+        default_organisation: str | None, cipher: FieldCipher,
     ) -> None:
         self.conn = conn
+        self.cipher = cipher
         self.bulk = BulkInserter(conn)
         self.batch_id = batch_id
         self.user = user
@@ -158,20 +161,12 @@ class BatchWriter:
             case_id = self._case(rec, org_id, prov, rows, case_updates)
             persons = self._index(self._persons, m.Person, org_id)
             record_id = rec["record_id"]
-            birth = rec.get("person.birth_date")
-            values = (
-                case_id, rec.get("role", "Victim"), rec.get("person.given_name"),
-                rec.get("person.middle_name"), rec.get("person.family_name"),
-                birth.value.isoformat() if birth is not None else None,
-                birth.precision if birth is not None else None,
-                rec.get("person.age_band"), rec.get("person.gender"),
-                rec.get("person.identity_number"), rec.get("person.email"),
-                rec.get("person.phone"), rec.get("person.marital_status"),
-                rec.get("person.primary_language"), rec.get("person.deceased"),
-            )
             pid = persons.get(record_id)
+            is_new = pid is None
             if pid is None:
                 pid = persons[record_id] = new_pk
+            values = self._person_values(rec, org_id, case_id, pid)
+            if is_new:
                 rows["person"].append((pid, record_id, *prov, *values))
             else:
                 replaced.append(pid)
@@ -179,6 +174,37 @@ class BatchWriter:
             self._children(rec, prov, case_id, pid, rows)
         self._flush(rows, person_updates, case_updates, replaced)
         return len(records) - len(replaced), len(replaced)
+
+    def _person_values(self, rec: Record, org_id: str, case_id: str, pid: str
+                       ) -> tuple[Any, ...]:
+        """The person's columns in :data:`PERSON_VALUES` order, personal ones encrypted."""
+        seal = self.cipher.encrypt
+        index = self.cipher.blind_index
+        given, family, number = (rec.get("person.given_name"), rec.get("person.family_name"),
+                                 rec.get("person.identity_number"))
+        birth = rec.get("person.birth_date")
+        return (
+            case_id, rec.get("role", "Victim"),
+            seal(given, organisation_id=org_id, record_id=pid, field="person.given_name"),
+            seal(rec.get("person.middle_name"), organisation_id=org_id, record_id=pid,
+                 field="person.middle_name"),
+            seal(family, organisation_id=org_id, record_id=pid, field="person.family_name"),
+            seal(birth.value.isoformat() if birth is not None else None,
+                 organisation_id=org_id, record_id=pid, field="person.birth_date"),
+            birth.precision if birth is not None else None,
+            rec.get("person.age_band"), rec.get("person.gender"),
+            seal(number, organisation_id=org_id, record_id=pid, field="person.identity_number"),
+            seal(rec.get("person.email"), organisation_id=org_id, record_id=pid,
+                 field="person.email"),
+            seal(rec.get("person.phone"), organisation_id=org_id, record_id=pid,
+                 field="person.phone"),
+            rec.get("person.marital_status"), rec.get("person.primary_language"),
+            rec.get("person.deceased"),
+            birth.value.year if birth is not None else None,
+            index(given, field="person.given_name") if given else None,
+            index(family, field="person.family_name") if family else None,
+            index(number, field="person.identity_number") if number else None,
+        )
 
     def _case(
         self, rec: Record, org_id: str, prov: tuple[Any, ...],
@@ -188,9 +214,18 @@ class BatchWriter:
         key = rec.get("case_id") or rec["record_id"]
         case_id = cases.get(key)
         status, registered, closure, owner = (rec.get(k) for k in _CASE_KEYS)
-        values = (status, _iso(registered), closure, owner)
         if case_id is None:
             case_id = cases[key] = new_id()
+            is_new = True
+        else:
+            is_new = False
+        seal = self.cipher.encrypt
+        values = (status, _iso(registered),
+                  seal(closure, organisation_id=org_id, record_id=case_id,
+                       field="case_file.closure_reason"),
+                  seal(owner, organisation_id=org_id, record_id=case_id,
+                       field="case_file.case_owner"))
+        if is_new:
             rows["case_file"].append((case_id, key, *prov, *values))
             self._cases_seen.add(case_id)
         elif case_id not in self._cases_seen:
@@ -205,12 +240,17 @@ class BatchWriter:
             if organisation is None and when is None and reason is None and details is None \
                     and worker is None:
                 continue
-            found = (organisation, _iso(when), reason, details, worker)
-            dedupe = (case_id, direction, *found[:3])
+            dedupe = (case_id, direction, organisation, _iso(when), reason)
             if dedupe in self._referral_keys:
                 continue
             self._referral_keys.add(dedupe)
-            rows["referral"].append((new_id(), None, *prov, case_id, direction, *found))
+            rid = new_id()
+            found = (organisation, _iso(when), reason,
+                     seal(details, organisation_id=org_id, record_id=rid,
+                          field="referral.details"),
+                     seal(worker, organisation_id=org_id, record_id=rid,
+                          field="referral.case_worker"))
+            rows["referral"].append((rid, None, *prov, case_id, direction, *found))
         return case_id
 
     def _children(
@@ -226,16 +266,24 @@ class BatchWriter:
         victim = tuple(rec.get(k) for k in _VICTIM_KEYS)
         if role == "Victim" or any(v is not None for v in victim):
             rows["victim_context"].append((pid, *victim))
-        perp = tuple(rec.get(k) for k in _PERP_KEYS)
-        if role == "Perpetrator" or any(v is not None for v in perp):
-            rows["perpetrator_context"].append((pid, *perp))
+        org_id = prov[0]
+        entity, age, details = (rec.get(k) for k in _PERP_KEYS)
+        if role == "Perpetrator" or entity is not None or age is not None or details is not None:
+            rows["perpetrator_context"].append((
+                pid, entity, age,
+                self.cipher.encrypt(details, organisation_id=org_id, record_id=pid,
+                                    field="perpetrator_context.role_details"),
+            ))
         for event_type, keys in _STAGES:
             country, admin, city, place, start, end = (rec.get(k) for k in keys)
             if country is None and admin is None and city is None and place is None \
                     and start is None and end is None:
                 continue
+            eid = new_id()
+            sealed = self.cipher.encrypt(place, organisation_id=org_id, record_id=eid,
+                                         field="trafficking_event.place")
             rows["trafficking_event"].append((
-                new_id(), None, *prov, case_id, pid, event_type, country, admin, city, place,
+                eid, None, *prov, case_id, pid, event_type, country, admin, city, sealed,
                 _iso(start), _iso(end if end is not None else start),
             ))
         for plan_type in rec.get("support_plan.types", ()):

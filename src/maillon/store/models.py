@@ -72,8 +72,9 @@ class ImportBatch(IdMixin, Base):
 class QuarantineRow(IdMixin, Base):
     """A rejected input row, kept verbatim with its errors so the user can fix and re-submit it.
 
-    ``raw`` is the row as JSON (source column -> text); ``errors`` a JSON list of
-    ``{"row", "field", "value", "reason"}``.
+    ``raw`` is the row as JSON (source column -> text) and ``errors`` a JSON list of
+    ``{"row", "field", "value", "reason"}``, both ENCRYPTED (a bad row may hold names in any
+    column) with the installation-wide data key, bound to this row's id.
     """
 
     __tablename__ = "quarantine_row"
@@ -92,14 +93,17 @@ class Case(IdMixin, Provenance, Base):
     status: Mapped[str | None] = mapped_column(String(40))
     registration_date: Mapped[date | None] = mapped_column(Date, index=True)
     closure_reason: Mapped[str | None] = mapped_column(Text)
-    case_owner: Mapped[str | None] = mapped_column(String(200))
+    case_owner: Mapped[str | None] = mapped_column(Text)
 
 
 class Person(IdMixin, Provenance, Base):
     """A person in a case: victim, perpetrator, witness (HTCDS ``prs_``).
 
-    ``birth_date`` holds the first day of what is known and ``birth_date_precision`` says how much
-    is known (``year``, ``month`` or ``day``): ``1994`` is stored as 1994-01-01 with ``year``.
+    Names, birth date, identity number, email and phone are stored ENCRYPTED (tokens of
+    :class:`maillon.store.crypto.FieldCipher`, bound to this row's id and the column); the
+    ``*_bidx`` columns are blind indexes (keyed HMAC) for equality search. ``birth_date``
+    encrypts the ISO text of the first day of what is known and ``birth_date_precision`` says how
+    much is known (``year``, ``month`` or ``day``); ``birth_year`` stays in clear for statistics.
     ``age_band`` keeps an age band when the source gives no birth date (CTDC ``ageBroad``,
     e.g. ``18--20``).
     """
@@ -108,16 +112,20 @@ class Person(IdMixin, Provenance, Base):
     __table_args__ = (UniqueConstraint("organisation_id", "source_record_id"), NO_ROWID)
     case_id: Mapped[str | None] = mapped_column(ID, ForeignKey("case_file.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))
-    given_name: Mapped[str | None] = mapped_column(String(200))
-    middle_name: Mapped[str | None] = mapped_column(String(200))
-    family_name: Mapped[str | None] = mapped_column(String(200))
-    birth_date: Mapped[date | None] = mapped_column(Date)
+    given_name: Mapped[str | None] = mapped_column(Text)
+    middle_name: Mapped[str | None] = mapped_column(Text)
+    family_name: Mapped[str | None] = mapped_column(Text)
+    birth_date: Mapped[str | None] = mapped_column(Text)
     birth_date_precision: Mapped[str | None] = mapped_column(String(5))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    given_name_bidx: Mapped[str | None] = mapped_column(String(32))
+    family_name_bidx: Mapped[str | None] = mapped_column(String(32), index=True)
+    identity_number_bidx: Mapped[str | None] = mapped_column(String(32))
     age_band: Mapped[str | None] = mapped_column(String(20))
     gender: Mapped[str | None] = mapped_column(String(40))
-    identity_number: Mapped[str | None] = mapped_column(String(100))
-    email: Mapped[str | None] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(40))
+    identity_number: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
     marital_status: Mapped[str | None] = mapped_column(String(40))
     primary_language: Mapped[str | None] = mapped_column(String(10))
     deceased: Mapped[bool | None] = mapped_column(Boolean)
@@ -190,7 +198,7 @@ class TraffickingEvent(IdMixin, Provenance, Base):
     country: Mapped[str | None] = mapped_column(String(2))
     admin_area: Mapped[str | None] = mapped_column(String(200))
     city: Mapped[str | None] = mapped_column(String(200))
-    place: Mapped[str | None] = mapped_column(String(300))
+    place: Mapped[str | None] = mapped_column(Text)
     date_from: Mapped[date | None] = mapped_column(Date)
     date_to: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str | None] = mapped_column(Text)
@@ -209,7 +217,7 @@ class Referral(IdMixin, Provenance, Base):
     referral_date: Mapped[date | None] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(String(60))
     details: Mapped[str | None] = mapped_column(Text)
-    case_worker: Mapped[str | None] = mapped_column(String(200))
+    case_worker: Mapped[str | None] = mapped_column(Text)
 
 
 class SupportPlan(IdMixin, Provenance, Base):

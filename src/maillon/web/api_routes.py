@@ -25,6 +25,7 @@ from maillon.web.security import (
     audit_read,
     case_condition,
     case_scope,
+    cipher_of,
     client_ip,
     get_security,
     organisation_of,
@@ -59,6 +60,7 @@ def health(store: Annotated[Store, Depends(get_store)]) -> dict[str, str]:
 
 @router.get("/cases", tags=["cases"])
 def cases(
+    request: Request,
     session: SessionDep,
     caller: CallerDep,
     flt: Annotated[collect.CaseFilter, Depends(case_filter)],
@@ -69,7 +71,8 @@ def cases(
     ``{"total": N, "items": [...]}``."""
     case_scope(caller)
     flt = replace(flt, scope=case_condition(caller),
-                  names=auth.field_visibility(caller.principal, "person") == "full")
+                  names=auth.field_visibility(caller.principal, "person") == "full",
+                  name_keys=collect.search_keys(cipher_of(request), flt.q) if flt.q else None)
     items = collect.list_cases(session, flt, limit=limit, offset=offset)
     return {"total": collect.count_cases(session, flt), "limit": limit, "offset": offset,
             "items": [asdict(i) for i in items]}
@@ -81,7 +84,8 @@ def case(case_id: str, session: SessionDep, caller: CallerDep, request: Request,
          security: Annotated[Security, Depends(get_security)]) -> dict[str, Any]:
     """One case, names as the caller's role allows; the read is audited."""
     case_scope(caller)
-    detail = collect.get_case(session, case_id, scope=case_condition(caller))
+    detail = collect.get_case(session, case_id, scope=case_condition(caller),
+                              cipher=cipher_of(request))
     visibility = auth.field_visibility(caller.principal, "person")
     audit_read(security, store, caller, resource="case", resource_id=case_id,
                fields=READ_FIELDS[visibility], source=client_ip(request))
@@ -142,11 +146,13 @@ def upload(
 
 @router.get("/imports/{batch_id}/quarantine.csv", tags=["imports"])
 def quarantine_csv(batch_id: str, store: Annotated[Store, Depends(get_store)],
-                   session: SessionDep, caller: CallerDep) -> StreamingResponse:
+                   session: SessionDep, caller: CallerDep, request: Request
+                   ) -> StreamingResponse:
     """The batch's rejected rows with ``_row`` and ``_errors`` columns, to fix and re-submit."""
     auth.require(caller.principal, "import", "read")
     collect.get_batch(session, batch_id, organisation_id=caller.principal.organisation_id)
-    columns, rows = collect.quarantine_rows(store.engine, batch_id)
+    columns, rows = collect.quarantine_rows(store.engine, batch_id,
+                                            keys=get_security(request).keys)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()

@@ -17,6 +17,7 @@ from maillon.auth.context import Security
 from maillon.core.errors import FieldError, MaillonError, error_body
 from maillon.core.settings import Settings
 from maillon.store.api import Store
+from maillon.store.crypto import FieldCipher
 from maillon.web import api_routes, auth_routes, pages
 from maillon.web.security import SIGNED_IN
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.state.settings = settings
     app.state.store = store
     app.state.security = Security.open(settings)
+    app.state.cipher = FieldCipher(app.state.security.keys, store.engine)
 
     @app.exception_handler(AuthenticationFailed)
     def unauthenticated(request: Request, exc: AuthenticationFailed) -> Response:

@@ -41,6 +41,7 @@ from maillon.web.security import (
     audit_read,
     case_condition,
     case_scope,
+    cipher_of,
     client_ip,
     get_security,
     organisation_of,
@@ -212,7 +213,9 @@ def cases_page(
     """The filterable case list, limited to the caller's scope; only the table for htmx."""
     case_scope(caller)
     query.flt = replace(query.flt, scope=case_condition(caller),
-                        names=auth.field_visibility(caller.principal, "person") == "full")
+                        names=auth.field_visibility(caller.principal, "person") == "full",
+                        name_keys=(collect.search_keys(cipher_of(request), query.flt.q)
+                                   if query.flt.q else None))
     total = collect.count_cases(session, query.flt)
     items = collect.list_cases(session, query.flt, limit=PAGE_SIZE,
                                offset=(page - 1) * PAGE_SIZE)
@@ -310,7 +313,8 @@ def case_page(request: Request, case_id: str, session: SessionDep, caller: Calle
     """
     case_scope(caller)
     try:
-        detail = collect.get_case(session, case_id, scope=case_condition(caller))
+        detail = collect.get_case(session, case_id, scope=case_condition(caller),
+                                  cipher=cipher_of(request))
     except NotFound as exc:
         return error_page(request, 404, exc.message, exc.details)
     visibility = auth.field_visibility(caller.principal, "person")
@@ -463,7 +467,8 @@ def import_report_page(request: Request, batch_id: str, session: SessionDep,
     try:
         batch = collect.get_batch(session, batch_id,
                                   organisation_id=caller.principal.organisation_id)
-        _, rows = collect.quarantine_rows(store.engine, batch_id)
+        _, rows = collect.quarantine_rows(store.engine, batch_id,
+                                          keys=get_security(request).keys)
     except NotFound as exc:
         return error_page(request, 404, exc.message, exc.details)
     lines = _error_lines(rows)

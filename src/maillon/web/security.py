@@ -24,6 +24,7 @@ from maillon.collect.api import CaseDetail, PersonView
 from maillon.core.errors import PermissionDenied
 from maillon.store import models as m
 from maillon.store.api import Store
+from maillon.store.crypto import FieldCipher
 from maillon.web.deps import get_store
 
 COOKIE = "maillon_session"
@@ -49,6 +50,12 @@ class Caller:
 def get_security(request: Request) -> Security:
     security: Security = request.app.state.security
     return security
+
+
+def cipher_of(request: Request) -> FieldCipher:
+    """The app's field cipher (data keys cached in memory, read from the store)."""
+    cipher: FieldCipher = request.app.state.cipher
+    return cipher
 
 
 def client_ip(request: Request) -> str:

@@ -1,0 +1,59 @@
+"""A canary in every personal field never reaches the disk in clear.
+
+After an import (a good row and a quarantined one), a re-import, a name search and a case read
+through the API, every byte of the workspace (SQLite database and its WAL) and of the key folder
+is scanned for the canaries: zero hits. The input file itself is kept outside the workspace, as a
+user's own file would be. (Later steps - linkage, statistics, backups - join this test as they
+land.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from maillon.collect.api import ImportOptions, import_file
+from maillon.store.api import Store
+from tests.factories import HEADER, row, write_csv
+
+CANARIES = {
+    "prs_FirstName": "Qzxcanaryfirst",
+    "prs_SecondName": "Qzxcanaryfamily",
+}
+
+
+def _canary_rows() -> list[list[str]]:
+    good = row(record_id="K-1", case_id="K-C1", **CANARIES)
+    bad = row(record_id="K-2", case_id="K-C1", prs_Gender="Robot",
+              prs_FirstName="Qzxcanaryquarantine", prs_SecondName="Qzxcanaryquarantine")
+    return [good, bad]
+
+
+def _scan(folder: Path, needles: list[bytes]) -> list[str]:
+    hits = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            hits += [f"{path.name}: {n.decode()}" for n in needles if n in data]
+    return hits
+
+
+def test_no_canary_in_the_workspace(
+    client: TestClient, store: Store, tmp_path: Path
+) -> None:
+    source = tmp_path / "input"
+    source.mkdir()
+    path = write_csv(source / "canary.csv", _canary_rows())
+    assert HEADER[4] == "prs_FirstName"
+    report = import_file(store.engine, path, ImportOptions(skip_bad_rows=True))
+    assert report.status == "partial"
+    import_file(store.engine, path, ImportOptions(skip_bad_rows=True))
+    listed = client.get("/api/v1/cases", params={"q": "qzxcanaryfamily"}).json()
+    assert listed["total"] == 1, "blind-index search finds the encrypted name"
+    detail = client.get(f"/api/v1/cases/{listed['items'][0]['id']}").json()
+    assert {p["given_name"] for p in detail["persons"]} == {"Qzxcanaryfirst"}
+    needles = [v.encode() for v in (*CANARIES.values(), "Qzxcanaryquarantine")]
+    workspace = tmp_path / "maillon-data"
+    hits = _scan(workspace, needles) + _scan(tmp_path / "maillon-keys", needles)
+    assert hits == []
