@@ -7,8 +7,8 @@ times, in this one process:
 
 * DuckDB ``read_csv`` of the same file into an in-memory table (the speed-of-light reference:
   parse only, no validation, no indexes, no durability);
-* ``maillon import`` into a fresh SQLite file (validation against the vocabularies, bulk insert
-  into ten indexed tables, one transaction);
+* ``maillon import`` into a fresh SQLite file (validation against the vocabularies, encryption
+  of the personal fields, bulk insert into ten indexed tables, one transaction);
 * the same into PostgreSQL when ``--postgres`` (or ``MAILLON_TEST_DATABASE_URL``) is given, in a
   throw-away schema.
 
@@ -30,6 +30,7 @@ from maillon.collect import synth
 from maillon.collect.api import ImportOptions, import_file
 from maillon.store.api import drop_schema
 from maillon.store.db import make_engine, migrate
+from maillon.store.keys import FileKeyProvider
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -38,7 +39,8 @@ def _timed_import(url: str, path: Path, schema: str | None = None) -> tuple[floa
     engine = make_engine(url, schema=schema)
     migrate(engine)
     start = time.perf_counter()
-    report = import_file(engine, path, ImportOptions(user="bench"))
+    keys = FileKeyProvider.open_or_create(OUT / "keys" / "bench-keys.json")
+    report = import_file(engine, path, ImportOptions(user="bench", keys=keys))
     elapsed = time.perf_counter() - start
     engine.dispose()
     if report.status != "committed":
