@@ -15,7 +15,8 @@ PASSWORD = "a long enough test passphrase 7"
 
 def organisation_id(store: Store, name: str) -> str:
     """The id of organisation ``name``, created when missing (code: slug of the name)."""
-    from maillon.auth.orgs import create_organisation, slug
+    from maillon.auth.orgs import create_organisation
+    from maillon.core.ids import slug
 
     with store.sessions() as session, session.begin():
         found = session.execute(

@@ -6,15 +6,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from maillon.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from maillon.core.ids import slug
 from maillon.store.models import Organisation
 from maillon.vocab import api as vocab
-
-
-def slug(name: str) -> str:
-    """``"Police – Unit 7"`` -> ``"police-unit-7"``."""
-    import re
-
-    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:60] or "org"
 
 
 def find_organisation(session: Session, ref: str) -> Organisation:

@@ -9,7 +9,6 @@ owns the transaction, which is what makes an import all or nothing.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
@@ -19,7 +18,7 @@ from sqlalchemy import Connection, delete, insert, select
 from maillon.collect.fields import CODE_FIELDS
 from maillon.collect.profiles import FLAG_VOCABULARIES
 from maillon.collect.validate import PartialDate, Record
-from maillon.core.ids import id_block, new_id
+from maillon.core.ids import id_block, new_id, slug
 from maillon.store import models as m
 from maillon.store.base import Base, table_of
 from maillon.store.bulk import BulkInserter
@@ -68,12 +67,6 @@ _VICTIM_KEYS = ("victim.trafficking_status", "victim.status_decided_by",
                 "victim.relationship_to_trafficker", "victim.age_when_trafficked")
 _PERP_KEYS = ("perpetrator.entity_type", "perpetrator.age_at_offence", "perpetrator.role_details")
 _CASE_KEYS = ("case.status", "case.registration_date", "case.closure_reason", "case.owner")
-
-
-def slugify(name: str) -> str:
-    """``"Police – Unit 7"`` -> ``"police-unit-7"`` (ASCII letters, digits and dashes)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")
-    return slug[:60] or "org"
 
 
 def _iso(value: Any) -> Any:
@@ -125,7 +118,7 @@ class BatchWriter:
         ).scalar_one_or_none()
         if found is None:
             found = new_id()
-            code = slugify(label)
+            code = slug(label)
             if self.conn.execute(select(org.c.id).where(org.c.code == code)).first() is not None:
                 code = f"{code[:50]}-{found[-8:]}"
             self.conn.execute(

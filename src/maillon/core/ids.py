@@ -28,3 +28,10 @@ def id_block(count: int) -> list[str]:
     ms = time.time_ns() // 1_000_000
     prefix = f"{ms:012x}{_process_salt:010x}"
     return [f"{prefix}{next(_counter) & 0xFFFFFFFFFF:010x}" for _ in range(count)]
+
+
+def slug(name: str, *, limit: int = 60) -> str:
+    """A short readable code for a name: ``"Police – Unit 7"`` -> ``"police-unit-7"``."""
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:limit] or "org"
