@@ -95,3 +95,28 @@ def test_keys_init_refuses_to_overwrite(tmp_path: Path) -> None:
     assert run(tmp_path, "keys", "init").exit_code == 0
     again = run(tmp_path, "keys", "init")
     assert again.exit_code == 1 and "exists" in again.output
+
+
+def test_cli_case_reads_and_quarantine_exports_are_audited(tmp_path: Path) -> None:
+    import json
+
+    run(tmp_path, "orgs", "create", "Police Unit 7")
+    bad = [*GOOD_ROWS, [*GOOD_ROWS[0][:1], *GOOD_ROWS[0][1:]]]
+    bad[-1][0] = "POL-9"
+    bad[-1][7] = "Robot"
+    path = write_csv(tmp_path / "mixed.csv", bad)
+    imported = run(tmp_path, "import", str(path), "--skip-bad-rows", "--json")
+    batch = json.loads(imported.stdout)["batch_id"]
+    listed = json.loads(run(tmp_path, "cases", "list", "--json").stdout)
+    shown = run(tmp_path, "cases", "show", listed["items"][0]["id"])
+    assert shown.exit_code == 0, shown.output
+    exported = run(tmp_path, "imports", "quarantine", batch, "--output",
+                   str(tmp_path / "fix.csv"))
+    assert exported.exit_code == 0, exported.output
+    db = sqlite3.connect(tmp_path / "ws" / "maillon.sqlite")
+    actions = [r for r in db.execute("SELECT actor, action, resource, source FROM audit_log "
+                                     "ORDER BY seq")]
+    db.close()
+    assert ("ops", "read", "case", "cli") in actions
+    assert ("ops", "export", "import_batch", "cli") in actions
+    assert run(tmp_path, "audit", "verify").exit_code == 0

@@ -153,6 +153,15 @@ def import_command(
         raise typer.Exit(1)
 
 
+def _audit_cli(ctx: typer.Context, store: Store, security: Security, *, action: str,
+               resource: str, resource_id: str, fields: tuple[str, ...]) -> None:
+    """Log a CLI access to personal data as the operator (field names only)."""
+    with security.audit.audit_scope(store.engine) as conn:
+        security.audit.append(conn, actor=operator_name(_settings(ctx)), action=action,
+                              resource=resource, resource_id=resource_id, fields=fields,
+                              source="cli")
+
+
 @imports_app.command("list")
 def imports_list(ctx: typer.Context, limit: int = 20) -> None:
     """The most recent imports."""
@@ -181,9 +190,11 @@ def imports_quarantine(
     from maillon.collect.api import quarantine_rows
 
     store = _store(ctx)
+    security = Security.open(_settings(ctx))
     try:
-        columns, rows = quarantine_rows(store.engine, batch_id,
-                                        keys=Security.open(_settings(ctx)).keys)
+        columns, rows = quarantine_rows(store.engine, batch_id, keys=security.keys)
+        _audit_cli(ctx, store, security, action="export", resource="import_batch",
+                   resource_id=batch_id, fields=("quarantine_row.raw",))
     except MaillonError as exc:
         err.print(exc.message)
         raise typer.Exit(2) from exc
@@ -241,10 +252,13 @@ def cases_show(
     from maillon.collect.api import get_case
 
     store = _store(ctx)
+    security = Security.open(_settings(ctx))
     try:
         with store.sessions() as session:
-            detail = get_case(session, case_id, cipher=FieldCipher(
-                Security.open(_settings(ctx)).keys, store.engine))
+            detail = get_case(session, case_id,
+                              cipher=FieldCipher(security.keys, store.engine))
+        _audit_cli(ctx, store, security, action="read", resource="case", resource_id=case_id,
+                   fields=("given_name", "middle_name", "family_name", "birth_date"))
     except MaillonError as exc:
         err.print(exc.message)
         raise typer.Exit(2) from exc
