@@ -57,3 +57,21 @@ def test_no_canary_in_the_workspace(
     workspace = tmp_path / "maillon-data"
     hits = _scan(workspace, needles) + _scan(tmp_path / "maillon-keys", needles)
     assert hits == []
+
+
+def test_no_canary_left_after_web_and_api_uploads(
+    client: TestClient, store: Store, tmp_path: Path
+) -> None:
+    source = tmp_path / "input"
+    source.mkdir()
+    data = write_csv(source / "canary.csv", _canary_rows()).read_bytes()
+    api = client.post("/api/v1/imports", files={"file": ("c.csv", data, "text/csv")},
+                      data={"skip_bad_rows": "true"})
+    assert api.status_code == 201, api.text
+    page = client.post("/imports", files={"file": ("c.csv", data, "text/csv")},
+                       data={"profile": "htcds", "skip_bad_rows": "true"},
+                       headers={"Accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 303
+    needles = [v.encode() for v in (*CANARIES.values(), "Qzxcanaryquarantine")]
+    assert _scan(tmp_path / "maillon-data", needles) == []
+    assert list((tmp_path / "maillon-data" / "uploads").iterdir()) == []

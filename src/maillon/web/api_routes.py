@@ -139,7 +139,10 @@ def upload(
         audit=security.audit, source=client_ip(request), owner_organisation_id=org.id,
         only_organisation=(org.name, org.code),
     )
-    report = collect.import_file(store.engine, path, options, display_name=original)
+    try:
+        report = collect.import_file(store.engine, path, options, display_name=original)
+    finally:
+        path.unlink(missing_ok=True)  # names in clear: the upload never outlives its import
     status = 201 if report.status in ("committed", "partial") else 422
     return JSONResponse(report.as_dict(), status_code=status)
 

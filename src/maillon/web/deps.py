@@ -35,6 +35,9 @@ def db_session(request: Request) -> Iterator[Session]:
 def save_upload(upload: UploadFile, settings: Settings) -> tuple[Path, str]:
     """Store an uploaded file under ``<data_dir>/uploads`` and return ``(path, original name)``.
 
+    The caller deletes the file once imported: it holds personal data in clear, and the
+    quarantine keeps (encrypted) whatever must be fixed.
+
     The stored name is a fresh id plus the sanitised suffix, so a crafted file name can never
     leave the uploads folder. Files over ``max_upload_mb`` are refused.
     """

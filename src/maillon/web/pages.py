@@ -427,7 +427,10 @@ def upload_page(
         user=caller.principal.username, audit=security.audit, source=client_ip(request),
         owner_organisation_id=org.id, only_organisation=(org.name, org.code),
     )
-    report = collect.import_file(store.engine, path, options, display_name=original)
+    try:
+        report = collect.import_file(store.engine, path, options, display_name=original)
+    finally:
+        path.unlink(missing_ok=True)  # names in clear: the upload never outlives its import
     return RedirectResponse(f"/imports/{report.batch_id}", status_code=303)
 
 
