@@ -34,7 +34,7 @@ class User(IdMixin, Base):
     username: Mapped[str] = mapped_column(String(100), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
-    # TODO(lead): encrypt at rest (see module docstring).
+    # Stored in clear for now: a known gap listed in docs/security.md ("Not yet in place").
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     role: Mapped[str] = mapped_column(String(40))
