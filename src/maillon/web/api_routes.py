@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from maillon.auth import api as auth
-from maillon.auth.context import Security
 from maillon.collect import api as collect
 from maillon.core.errors import FieldError, InvalidInput, NotFound
 from maillon.core.settings import Settings
@@ -20,16 +19,11 @@ from maillon.store.api import Store
 from maillon.vocab import api as vocab
 from maillon.web.deps import db_session, get_settings, get_store, save_upload
 from maillon.web.security import (
-    READ_FIELDS,
     CallerDep,
-    audit_read,
-    case_condition,
-    case_scope,
-    cipher_of,
-    client_ip,
     get_security,
-    organisation_of,
-    redact,
+    import_options,
+    read_case,
+    scoped_filter,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -69,27 +63,17 @@ def cases(
 ) -> dict[str, Any]:
     """Cases matching the filters within the caller's scope, newest first:
     ``{"total": N, "items": [...]}``."""
-    case_scope(caller)
-    flt = replace(flt, scope=case_condition(caller),
-                  names=auth.field_visibility(caller.principal, "person") == "full",
-                  name_keys=collect.search_keys(cipher_of(request), flt.q) if flt.q else None)
+    flt = scoped_filter(request, caller, flt)
     items = collect.list_cases(session, flt, limit=limit, offset=offset)
     return {"total": collect.count_cases(session, flt), "limit": limit, "offset": offset,
             "items": [asdict(i) for i in items]}
 
 
 @router.get("/cases/{case_id}", tags=["cases"])
-def case(case_id: str, session: SessionDep, caller: CallerDep, request: Request,
-         store: Annotated[Store, Depends(get_store)],
-         security: Annotated[Security, Depends(get_security)]) -> dict[str, Any]:
+def case(case_id: str, session: SessionDep, caller: CallerDep, request: Request
+         ) -> dict[str, Any]:
     """One case, names as the caller's role allows; the read is audited."""
-    case_scope(caller)
-    detail = collect.get_case(session, case_id, scope=case_condition(caller),
-                              cipher=cipher_of(request))
-    visibility = auth.field_visibility(caller.principal, "person")
-    audit_read(security, store, caller, resource="case", resource_id=case_id,
-               fields=READ_FIELDS[visibility], source=client_ip(request))
-    return asdict(redact(detail, visibility, security.keys.secret("pseudonym")))
+    return asdict(read_case(request, session, caller, case_id))
 
 
 @router.get("/imports", tags=["imports"])
@@ -111,7 +95,6 @@ def import_batch(batch_id: str, session: SessionDep, caller: CallerDep) -> dict[
 def upload(
     store: Annotated[Store, Depends(get_store)],
     settings: Annotated[Settings, Depends(get_settings)],
-    security: Annotated[Security, Depends(get_security)],
     caller: CallerDep,
     request: Request,
     file: Annotated[UploadFile, File(description="CSV, XLSX, JSON or JSON-lines file")],
@@ -130,15 +113,9 @@ def upload(
             + ", ".join(collect.builtin_profiles()),
             [FieldError(field="profile", value=profile, reason="unknown profile")],
         )
+    options = import_options(request, caller, profile=profile, skip_bad_rows=skip_bad_rows,
+                             file_format=file_format or None, encoding=encoding)
     path, original = save_upload(file, settings)
-    with store.sessions() as session:
-        org = organisation_of(session, caller)
-    options = collect.ImportOptions(
-        profile=profile, organisation=org.name, file_format=file_format or None,
-        encoding=encoding, skip_bad_rows=skip_bad_rows, user=caller.principal.username,
-        audit=security.audit, source=client_ip(request), owner_organisation_id=org.id,
-        only_organisation=(org.name, org.code),
-    )
     try:
         report = collect.import_file(store.engine, path, options, display_name=original)
     finally:

@@ -9,7 +9,7 @@ fragment instead of the whole page.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 
 from maillon import __version__
 from maillon.auth import api as auth
-from maillon.auth.context import Security
 from maillon.collect import api as collect
 from maillon.core.errors import FieldError, InvalidInput, NotFound
 from maillon.core.settings import Settings
@@ -35,17 +34,14 @@ from maillon.vocab import api as vocab
 from maillon.web.api_routes import case_filter
 from maillon.web.deps import db_session, get_settings, get_store, save_upload
 from maillon.web.security import (
-    READ_FIELDS,
     Caller,
     CallerDep,
-    audit_read,
     case_condition,
-    case_scope,
-    cipher_of,
-    client_ip,
     get_security,
+    import_options,
     organisation_of,
-    redact,
+    read_case,
+    scoped_filter,
 )
 
 PAGE_SIZE = 50
@@ -211,11 +207,7 @@ def cases_page(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
     """The filterable case list, limited to the caller's scope; only the table for htmx."""
-    case_scope(caller)
-    query.flt = replace(query.flt, scope=case_condition(caller),
-                        names=auth.field_visibility(caller.principal, "person") == "full",
-                        name_keys=(collect.search_keys(cipher_of(request), query.flt.q)
-                                   if query.flt.q else None))
+    query.flt = scoped_filter(request, caller, query.flt)
     total = collect.count_cases(session, query.flt)
     items = collect.list_cases(session, query.flt, limit=PAGE_SIZE,
                                offset=(page - 1) * PAGE_SIZE)
@@ -303,24 +295,17 @@ def _event(e: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/cases/{case_id}")
-def case_page(request: Request, case_id: str, session: SessionDep, caller: CallerDep,
-              store: Annotated[Store, Depends(get_store)],
-              security: Annotated[Security, Depends(get_security)]) -> HTMLResponse:
+def case_page(request: Request, case_id: str, session: SessionDep, caller: CallerDep
+              ) -> HTMLResponse:
     """One case with its persons, events, referrals, support plans, consents and provenance.
 
     Names are shown as the caller's role allows (full, pseudonymised or hidden), and the read
     is written to the audit log.
     """
-    case_scope(caller)
     try:
-        detail = collect.get_case(session, case_id, scope=case_condition(caller),
-                                  cipher=cipher_of(request))
+        detail = read_case(request, session, caller, case_id)
     except NotFound as exc:
         return error_page(request, 404, exc.message, exc.details)
-    visibility = auth.field_visibility(caller.principal, "person")
-    detail = redact(detail, visibility, security.keys.secret("pseudonym"))
-    audit_read(security, store, caller, resource="case", resource_id=case_id,
-               fields=READ_FIELDS[visibility], source=client_ip(request))
     persons = [_person(p) for p in detail.persons]
     names = {p["id"]: p["name"] for p in persons}
     s = detail.summary
@@ -394,7 +379,6 @@ def upload_page(
     store: Annotated[Store, Depends(get_store)],
     settings: Annotated[Settings, Depends(get_settings)],
     caller: CallerDep,
-    security: Annotated[Security, Depends(get_security)],
     file: Annotated[UploadFile, File()],
     profile: Annotated[str, Form()] = "htcds",
     skip_bad_rows: Annotated[bool, Form()] = False,
@@ -420,13 +404,7 @@ def upload_page(
         with store.sessions() as session:
             return _imports_page(request, session, caller, status=422, error=exc.message,
                                  details=exc.details, form=form)
-    with store.sessions() as session:
-        org = organisation_of(session, caller)
-    options = collect.ImportOptions(
-        profile=profile, organisation=org.name, skip_bad_rows=skip_bad_rows,
-        user=caller.principal.username, audit=security.audit, source=client_ip(request),
-        owner_organisation_id=org.id, only_organisation=(org.name, org.code),
-    )
+    options = import_options(request, caller, profile=profile, skip_bad_rows=skip_bad_rows)
     try:
         report = collect.import_file(store.engine, path, options, display_name=original)
     finally:

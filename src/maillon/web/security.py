@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass, replace
 from hashlib import sha256
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import ColumnElement
@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 
 from maillon.auth import api as auth
 from maillon.auth.context import Security
-from maillon.collect.api import CaseDetail, PersonView
+from maillon.collect.api import (
+    CaseDetail,
+    CaseFilter,
+    ImportOptions,
+    PersonView,
+    get_case,
+    search_keys,
+)
 from maillon.core.errors import PermissionDenied
 from maillon.store import models as m
 from maillon.store.api import Store
@@ -155,3 +162,46 @@ def organisation_of(session: Session, caller: Caller) -> m.Organisation:
     if org is None:
         raise auth.AuthenticationFailed("sign in first")
     return org
+
+
+# --- the case and import flows shared by the JSON API and the HTML pages -------------------
+
+
+def scoped_filter(request: Request, caller: Caller, flt: CaseFilter) -> CaseFilter:
+    """``flt`` limited to the caller's scope; names searchable only by roles that see them."""
+    case_scope(caller)
+    cipher = cipher_of(request)
+    return replace(flt, scope=case_condition(caller),
+                   names=auth.field_visibility(caller.principal, "person") == "full",
+                   name_keys=search_keys(cipher, flt.q) if flt.q else None)
+
+
+def read_case(request: Request, session: Session, caller: Caller, case_id: str) -> CaseDetail:
+    """One case within the caller's scope, redacted to the role's visibility, read audited.
+
+    Outside the scope it is :class:`NotFound`, like a case that does not exist.
+    """
+    case_scope(caller)
+    security = get_security(request)
+    detail = get_case(session, case_id, scope=case_condition(caller), cipher=cipher_of(request))
+    visibility = auth.field_visibility(caller.principal, "person")
+    audit_read(security, request.app.state.store, caller, resource="case",
+               resource_id=case_id, fields=READ_FIELDS[visibility], source=client_ip(request))
+    return redact(detail, visibility, security.keys.secret("pseudonym"))
+
+
+def import_options(request: Request, caller: Caller, **choices: Any) -> ImportOptions:
+    """Options of an import made by the caller: as their organisation, audited.
+
+    ``choices`` are the user's own (profile, skip_bad_rows, encoding, file_format).
+    """
+    auth.require(caller.principal, "import", "create")
+    store: Store = request.app.state.store
+    with store.sessions() as session:
+        org = organisation_of(session, caller)
+    security = get_security(request)
+    return ImportOptions(
+        organisation=org.name, user=caller.principal.username, audit=security.audit,
+        source=client_ip(request), owner_organisation_id=org.id,
+        only_organisation=(org.name, org.code), keys=security.keys, **choices,
+    )
