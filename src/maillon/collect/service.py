@@ -296,7 +296,7 @@ def _run_rows(
             first = seen.get(key)
             if first is not None:
                 errors = [FieldError(f"duplicate record id, first seen at row {first}",
-                                     validator._column_for("record_id"), number,
+                                     validator.column_for("record_id"), number,
                                      record["record_id"])]
             else:
                 seen[key] = number
@@ -304,11 +304,11 @@ def _run_rows(
             if only is not None and key[0] is not None and key[0] not in only:
                 errors.append(FieldError(
                     f"this account may only import records of {only[0]!r}",
-                    validator._column_for("organisation"), number, str(key[0])))
+                    validator.column_for("organisation"), number, str(key[0])))
             if key[0] is None:
                 errors.append(FieldError(
                     "no organisation: the row has none and no default organisation was given",
-                    validator._column_for("organisation"), number))
+                    validator.column_for("organisation"), number))
         if errors:
             quarantine.append(QuarantinedRow(number, dict(zip(header, cells, strict=True)),
                                              errors))

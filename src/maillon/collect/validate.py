@@ -297,7 +297,7 @@ class RowValidator:
                     errors.append(
                         FieldError(
                             f"{stage} ends before it starts",
-                            self._column_for(f"event.{stage}.date_to"),
+                            self.column_for(f"event.{stage}.date_to"),
                             number,
                             end.value.isoformat(),
                         )
@@ -309,11 +309,12 @@ class RowValidator:
                 errors.append(
                     FieldError(
                         "born after the case was registered",
-                        self._column_for("person.birth_date"),
+                        self.column_for("person.birth_date"),
                         number,
                         birth.value.isoformat(),
                     )
                 )
 
-    def _column_for(self, key: str) -> str:
+    def column_for(self, key: str) -> str:
+        """The source column mapped onto canonical field ``key`` (``key`` itself if none)."""
         return next((c.name for c in self.columns if c.field == key), key)

@@ -101,11 +101,8 @@ class BatchWriter:
 
     # -- look-ups ---------------------------------------------------------------------------
 
-    def organisation_id(self, name: str | None) -> str:
-        """The id of the named organisation, created on first sight."""
-        return self._organisation(name)[0]
-
     def _organisation(self, name: str | None) -> tuple[str, tuple[Any, ...]]:
+        """The named organisation's id (created on first sight) and its provenance values."""
         cached = self._orgs.get(name)
         if cached is not None:
             return cached
