@@ -132,3 +132,35 @@ def client(anonymous_client: TestClient, store: Store) -> TestClient:
 
     sign_in(anonymous_client, store)
     return anonymous_client
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """One local SparkSession for the whole run (starting one costs seconds).
+
+    Tests that use it are marked ``spark``. Skips when PySpark or Java is missing, except under
+    ``CI=true`` where that fails.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:  # pragma: no cover - pyspark is a dev dependency
+        if IN_CI:
+            pytest.fail("pyspark is not installed")
+        pytest.skip("pyspark is not installed")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        if IN_CI:
+            pytest.fail("Java is needed for the spark tests")
+        pytest.skip("Java is needed for the spark tests")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("maillon-tests")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

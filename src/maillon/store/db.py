@@ -77,7 +77,7 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
+def migrate(engine: Engine, revision: str = "heads") -> None:
     """Bring the store's schema to ``revision`` (idempotent)."""
     command.upgrade(alembic_config(engine), revision)
 

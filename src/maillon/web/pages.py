@@ -98,9 +98,20 @@ def vocabulary_title(name: str) -> str:
         return name.replace("_", " ").capitalize()
 
 
+def _template_dirs() -> list[str]:
+    """The web app's own templates, then each capability's ``<package>/templates`` folder.
+
+    A capability keeps its pages under a folder named after it (``link/review.html``) so names
+    never collide.
+    """
+    dirs = [str(_WEB / "templates")]
+    dirs += sorted(str(p) for p in _WEB.parent.glob("*/templates") if p.parent != _WEB)
+    return dirs
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_WEB / "templates")),
+        loader=jinja2.FileSystemLoader(_template_dirs()),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
