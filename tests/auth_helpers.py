@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pyotp
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from maillon.auth import api as auth
 from maillon.store.api import Store
+from maillon.store.keys import FileKeyProvider
 from maillon.store.models import Organisation
 
 PASSWORD = "a long enough test passphrase 7"
@@ -27,13 +31,19 @@ def organisation_id(store: Store, name: str) -> str:
         return create_organisation(session, name=name, code=slug(name)).id
 
 
+def test_keys() -> FileKeyProvider:
+    """The key file every test's app and CLI use (``MAILLON_KEY_FILE``, set per test)."""
+    return FileKeyProvider.open_or_create(Path(os.environ["MAILLON_KEY_FILE"]))
+
+
 def make_user(store: Store, *, username: str, role: str, organisation: str,
               team: str | None = None) -> str:
     """Create a user; returns its TOTP secret."""
     org_id = organisation_id(store, organisation)
     with store.sessions() as session, session.begin():
         _, secret = auth.create_user(session, organisation_id=org_id, username=username,
-                                     password=PASSWORD, role=role, team=team)
+                                     password=PASSWORD, role=role, team=team,
+                                     keys=test_keys())
     assert secret is not None
     return secret
 

@@ -46,6 +46,7 @@ from maillon.core.errors import (
 )
 from maillon.store.base import Base
 from maillon.store.db import make_engine
+from maillon.store.keys import EnvKeyProvider
 from maillon.store.models import Case, Organisation
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,6 +57,10 @@ GOOD_PASSWORD = "violet tram hums at dawn"
 @pytest.fixture(autouse=True)
 def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAILLON_ARGON2_PROFILE", "test")
+
+
+KEYS = EnvKeyProvider({"MAILLON_MASTER_KEY": "bWFpbGxvbi10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXM="})
+"""A fixed test master key (32 bytes): TOTP seeds are encrypted with it."""
 
 
 @pytest.fixture
@@ -82,14 +87,14 @@ def org(db: Session) -> Organisation:
 def _user(db: Session, org: Organisation, name: str, role: str = "case_worker",
           team: str | None = None) -> tuple[User, str | None]:
     return create_user(db, organisation_id=org.id, username=name, password=GOOD_PASSWORD,
-                       role=role, team=team)
+                       role=role, team=team, keys=KEYS)
 
 
 def _login(db: Session, name: str, secret: str | None, at: datetime,
            password: str = GOOD_PASSWORD) -> tuple[User, str]:
     code = totp.code_at(secret, at) if secret else None
     return authenticate(db, username=name, password=password, totp_code=code,
-                        source="203.0.113.7", now=at)
+                        source="203.0.113.7", now=at, keys=KEYS)
 
 
 # --- roles as data --------------------------------------------------------------------------
@@ -308,7 +313,8 @@ def test_provisioning_uri() -> None:
 
 def test_create_user(db: Session, org: Organisation) -> None:
     user, secret = _user(db, org, "  Alice ")
-    assert user.username == "alice" and secret is not None and user.totp_secret == secret
+    assert user.username == "alice" and secret is not None
+    assert user.totp_secret is not None and secret not in user.totp_secret  # sealed at rest
     assert user.password_hash.startswith("$argon2id$") and GOOD_PASSWORD not in user.password_hash
     with pytest.raises(Conflict):
         _user(db, org, "ALICE")
@@ -317,7 +323,7 @@ def test_create_user(db: Session, org: Organisation) -> None:
 def test_create_user_validates(db: Session, org: Organisation) -> None:
     with pytest.raises(InvalidInput) as caught:
         create_user(db, organisation_id="nope", username="a b", password="bobbob",
-                    role="emperor")
+                    role="emperor", keys=KEYS)
     fields = {d.field for d in caught.value.details}
     assert fields == {"username", "role", "password", "organisation_id"}
     assert all(d.value != "bobbob" for d in caught.value.details)  # never echo a password
@@ -339,7 +345,8 @@ def test_authenticate_success_stores_only_token_hash(db: Session, org: Organisat
 
 def _fails(db: Session, name: str, password: str, code: str | None, at: datetime) -> str:
     with pytest.raises(AuthenticationFailed) as caught:
-        authenticate(db, username=name, password=password, totp_code=code, source=None, now=at)
+        authenticate(db, username=name, password=password, totp_code=code, source=None, now=at,
+                     keys=KEYS)
     assert caught.value.status == 401
     return caught.value.message
 
@@ -568,12 +575,12 @@ def test_code_race_has_one_winner(tmp_path: Path) -> None:
         stale = second.scalars(select(User)).one()
         second.commit()  # ends the read; the object keeps totp_last_step = None
         authenticate(first, username="alice", password=GOOD_PASSWORD, totp_code=code,
-                     source=None, now=T0)
+                     source=None, now=T0, keys=KEYS)
         first.commit()
         assert stale.totp_last_step is None
         with pytest.raises(AuthenticationFailed):
             authenticate(second, username="alice", password=GOOD_PASSWORD, totp_code=code,
-                         source=None, now=T0)
+                         source=None, now=T0, keys=KEYS)
         second.commit()
         assert stale.failed_logins == 1
     engine.dispose()
@@ -582,7 +589,7 @@ def test_code_race_has_one_winner(tmp_path: Path) -> None:
 def test_reset_totp(db: Session, org: Organisation) -> None:
     user, old = _user(db, org, "alice")
     _, token = _login(db, "alice", old, T0)
-    new = reset_totp(db, user=user)
+    new = reset_totp(db, user=user, keys=KEYS)
     assert new != old and user.totp_last_step is None
     with pytest.raises(AuthenticationFailed):
         session_user(db, token=token, now=T0)

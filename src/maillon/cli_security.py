@@ -103,7 +103,7 @@ def users_create(
             org = find_organisation(session, organisation)
             user, secret = auth.create_user(session, organisation_id=org.id, username=username,
                                             password=password, role=role, team=team,
-                                            display_name=display_name)
+                                            display_name=display_name, keys=security.keys)
             security.audit.append(conn, actor=operator_name(settings), action="create",
                                   resource="user", resource_id=user.id, source="cli",
                                   actor_organisation_id=org.id)

@@ -73,13 +73,15 @@ def ensure_demo_users(settings: Settings, store: Store) -> list[dict[str, str]]:
         stored: list[dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
         return stored
     created: list[dict[str, str]] = []
+    keys = Security.open(settings).keys
     with store.sessions() as session, session.begin():
         org = find_organisation(session, DEMO_ORGANISATION)
         for role in auth.role_names():
             username = f"demo.{role.replace('_', '-')}"
             password = "-".join(secrets.token_hex(3) for _ in range(4))
             _, secret = auth.create_user(session, organisation_id=org.id, username=username,
-                                         password=password, role=role, team="demo")
+                                         password=password, role=role, team="demo",
+                                         keys=keys)
             created.append({"username": username, "role": role, "password": password,
                             "totp_secret": secret or ""})
     path.touch(mode=0o600)

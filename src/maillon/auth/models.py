@@ -6,8 +6,10 @@ SQL itself, so raw SQL against it would need quoting everywhere).
 * ``username`` is stored lower-case and is the key record ownership refers to
   (``Case.created_by``): usernames are never renamed nor reused; deactivate instead.
 * ``password_hash`` is an Argon2id PHC string (parameters inside it).
-* ``totp_secret`` is the base32 TOTP seed. It is stored in clear text for now: the lead will
-  encrypt it at rest (application-level, key outside the database) in a later change.
+* ``totp_secret`` is the base32 TOTP seed, ENCRYPTED like the personal fields (installation-wide
+  data key, bound to the account id and column; see :mod:`maillon.auth.service`). Seeds written
+  in clear by a version before encryption are sealed at the next sign-in or by
+  ``maillon keys reencrypt``.
 * ``totp_last_step`` is the last accepted TOTP time step, for replay protection.
 * A session's primary key is the SHA-256 hex of its random token: the raw token exists only in
   the user's cookie, so a database leak gives no usable session.
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from maillon.core.timeutil import utcnow
@@ -35,7 +37,7 @@ class User(IdMixin, Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     # Stored in clear for now: a known gap listed in docs/security.md ("Not yet in place").
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(Text)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     role: Mapped[str] = mapped_column(String(40))
     team: Mapped[str | None] = mapped_column(String(100))

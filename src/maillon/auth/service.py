@@ -6,7 +6,8 @@ sign-in *writes* (failure counter, lock) before raising :class:`AuthenticationFa
 caller must commit on that error too, or the lockout never takes effect::
 
     try:
-        user, token = authenticate(db, username=..., password=..., totp_code=..., source=ip)
+        user, token = authenticate(db, username=..., password=..., totp_code=..., source=ip,
+                                   keys=security.keys)
     except AuthenticationFailed:
         db.commit()
         raise
@@ -38,13 +39,35 @@ from maillon.auth.passwords import (
 from maillon.auth.roles import get_role, role_names
 from maillon.auth.sessions import as_utc, open_session, revoke_user_sessions
 from maillon.core.errors import Conflict, FieldError, InvalidInput
+from maillon.core.ids import new_id
 from maillon.core.timeutil import utcnow
+from maillon.store.crypto import TOKEN_VERSION, FieldCipher
+from maillon.store.keys import KeyProvider
 from maillon.store.models import Organisation
 
 MAX_FAILURES = 5
 LOCK_BASE = timedelta(minutes=15)
 LOCK_MAX = timedelta(hours=24)
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@-]{2,99}")
+TOTP_FIELD = "user_account.totp_secret"
+
+
+def _seal_totp(session: Session, keys: KeyProvider, user_id: str, secret: str) -> str:
+    """The encrypted form of a TOTP seed: installation-wide data key, bound to the account."""
+    cipher = FieldCipher(keys, session.connection())
+    return cipher.encrypt(secret, organisation_id=None, record_id=user_id, field=TOTP_FIELD)
+
+
+def _open_totp(session: Session, keys: KeyProvider, user: User) -> str | None:
+    """The user's TOTP seed in clear; a seed still stored in clear (older versions) is sealed."""
+    stored = user.totp_secret
+    if stored is None:
+        return None
+    if not stored.startswith(TOKEN_VERSION + "."):
+        user.totp_secret = _seal_totp(session, keys, user.id, stored)
+        return stored
+    cipher = FieldCipher(keys, session.connection())
+    return cipher.decrypt(stored, organisation_id=None, record_id=user.id, field=TOTP_FIELD)
 
 
 def normalise_username(username: str) -> str:
@@ -58,6 +81,7 @@ def create_user(
     username: str,
     password: str,
     role: str,
+    keys: KeyProvider,
     display_name: str | None = None,
     team: str | None = None,
 ) -> tuple[User, str | None]:
@@ -85,12 +109,14 @@ def create_user(
     if session.scalar(select(User.id).where(User.username == name)) is not None:
         raise Conflict(f"username {name!r} is already taken")
     secret = totp.new_secret() if the_role.requires_totp else None
+    user_id = new_id()
     user = User(
+        id=user_id,
         organisation_id=organisation_id,
         username=name,
         display_name=display_name,
         password_hash=hash_password(password),
-        totp_secret=secret,
+        totp_secret=None if secret is None else _seal_totp(session, keys, user_id, secret),
         role=role,
         team=team,
         active=True,
@@ -135,14 +161,17 @@ def _claim_step(session: Session, user: User, step: int) -> bool:
     return True
 
 
-def _second_factor_ok(session: Session, user: User, code: str | None, now: datetime) -> bool:
+def _second_factor_ok(
+    session: Session, keys: KeyProvider, user: User, code: str | None, now: datetime
+) -> bool:
     role = get_role(user.role)
     needed = user.totp_secret is not None or (role is not None and role.requires_totp)
     if not needed:
         return True
-    if user.totp_secret is None or not code:
+    secret = _open_totp(session, keys, user)
+    if secret is None or not code:
         return False
-    step = totp.verify(user.totp_secret, code, at=now, last_step=user.totp_last_step)
+    step = totp.verify(secret, code, at=now, last_step=user.totp_last_step)
     return step is not None and _claim_step(session, user, step)
 
 
@@ -153,6 +182,7 @@ def authenticate(
     password: str,
     totp_code: str | None,
     source: str | None,
+    keys: KeyProvider,
     now: datetime | None = None,
 ) -> tuple[User, str]:
     """Check the credentials and open a session; returns the user and the NEW raw token.
@@ -171,7 +201,7 @@ def authenticate(
     locked = user.locked_until is not None and as_utc(user.locked_until) > now
     if locked or not user.active or get_role(user.role) is None:
         raise AuthenticationFailed()
-    if not (check.ok and _second_factor_ok(session, user, totp_code, now)):
+    if not (check.ok and _second_factor_ok(session, keys, user, totp_code, now)):
         _record_failure(session, user, now)
         raise AuthenticationFailed()
     if check.needs_rehash:
@@ -214,12 +244,13 @@ def change_password(
     return revoke_user_sessions(session, user_id=user.id, except_session_id=keep_session_id)
 
 
-def reset_totp(session: Session, *, user: User) -> str:
+def reset_totp(session: Session, *, user: User, keys: KeyProvider) -> str:
     """Give the user a new TOTP seed (lost phone, or a new role that needs one); returns it.
 
     Ends the user's sessions: whoever held the old factor is signed out.
     """
-    user.totp_secret = totp.new_secret()
+    secret = totp.new_secret()
+    user.totp_secret = _seal_totp(session, keys, user.id, secret)
     user.totp_last_step = None
     revoke_user_sessions(session, user_id=user.id)
-    return user.totp_secret
+    return secret

@@ -46,7 +46,8 @@ def _sign_in(store: Store, security: Security, *, username: str, password: str, 
     with store.sessions() as session:
         try:
             user, token = auth.authenticate(session, username=username, password=password,
-                                            totp_code=totp or None, source=source)
+                                            totp_code=totp or None, source=source,
+                                            keys=security.keys)
             session.commit()
         except auth.AuthenticationFailed:
             session.commit()  # keep the failure count and lock, not roll them back
