@@ -120,3 +120,40 @@ def test_cli_case_reads_and_quarantine_exports_are_audited(tmp_path: Path) -> No
     assert ("ops", "read", "case", "cli") in actions
     assert ("ops", "export", "import_batch", "cli") in actions
     assert run(tmp_path, "audit", "verify").exit_code == 0
+
+
+def test_backup_then_restore_into_a_new_workspace(tmp_path: Path) -> None:
+    run(tmp_path, "orgs", "create", "Police Unit 7")
+    path = write_csv(tmp_path / "good.csv", GOOD_ROWS)
+    assert run(tmp_path, "import", str(path)).exit_code == 0
+    backup = tmp_path / "maillon.backup"
+    made = run(tmp_path, "backup", "--output", str(backup))
+    assert made.exit_code == 0, made.output
+    checked = run(tmp_path, "restore", str(backup), "--check")
+    assert checked.exit_code == 0 and "intact" in checked.stdout, checked.output
+    other = ["--data-dir", str(tmp_path / "ws2"), "--as", "ops"]
+    restored = runner.invoke(cli.app, [*other, "restore", str(backup)])
+    assert restored.exit_code == 0, restored.output
+    assert "audit chain intact" in restored.stdout
+    import json
+
+    listed = runner.invoke(cli.app, [*other, "cases", "list", "--json"])
+    original = run(tmp_path, "cases", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout)["items"] == json.loads(original.stdout)["items"] != []
+    assert runner.invoke(cli.app, [*other, "audit", "verify"]).exit_code == 0
+    again = runner.invoke(cli.app, [*other, "restore", str(backup)])
+    assert again.exit_code == 1 and "empty database" in again.output
+
+
+def test_rotate_new_data_keys_then_reencrypt(tmp_path: Path) -> None:
+    run(tmp_path, "orgs", "create", "Police Unit 7")
+    path = write_csv(tmp_path / "good.csv", GOOD_ROWS)
+    assert run(tmp_path, "import", str(path)).exit_code == 0
+    assert run(tmp_path, "keys", "rotate", "--new-data-keys").exit_code == 0
+    done = run(tmp_path, "keys", "reencrypt")
+    assert done.exit_code == 0, done.output
+    assert "person.family_name: " in done.stdout
+    again = run(tmp_path, "keys", "reencrypt")
+    assert "0 fields rewritten" in again.stdout
+    assert run(tmp_path, "audit", "verify").exit_code == 0

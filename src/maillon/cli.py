@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from maillon import __version__, cli_security
+from maillon import __version__, cli_backup, cli_security
 from maillon.auth.context import Security, operator_name
 from maillon.core.errors import MaillonError
 from maillon.core.settings import Settings, load_settings
@@ -39,6 +39,8 @@ app.add_typer(cli_security.orgs_app, name="orgs")
 app.add_typer(cli_security.users_app, name="users")
 app.add_typer(cli_security.keys_app, name="keys")
 app.add_typer(cli_security.audit_app, name="audit")
+app.command("backup")(cli_backup.backup)
+app.command("restore")(cli_backup.restore)
 
 out = Console()
 err = Console(stderr=True)

@@ -23,6 +23,7 @@ from maillon.store.audit import verify
 from maillon.store.crypto import rotate
 from maillon.store.db import session_on
 from maillon.store.keys import FileKeyProvider
+from maillon.store.reencrypt import reencrypt_all
 
 orgs_app = typer.Typer(help="Organisations (tenants).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
@@ -173,3 +174,27 @@ def audit_verify(ctx: typer.Context) -> None:
     where = f" at entry {result.first_bad_seq}" if result.first_bad_seq is not None else ""
     err.print(f"audit log NOT intact{where}: {result.reason}", markup=False)
     raise typer.Exit(1)
+
+
+@keys_app.command("reencrypt")
+def keys_reencrypt(ctx: typer.Context) -> None:
+    """Move every encrypted field to its organisation's newest data key (after rotate
+    --new-data-keys); also seals values an older version stored in clear. Safe to re-run."""
+    settings = _settings(ctx)
+    store, security = open_store(settings), Security.open(settings)
+    try:
+        result = reencrypt_all(store.engine, security.keys)
+        with security.audit.audit_scope(store.engine) as conn:
+            security.audit.append(conn, actor=operator_name(settings), action="update",
+                                  resource="keys", source="cli",
+                                  detail={"reencrypted": result.total_rewritten})
+    except MaillonError as exc:
+        raise _fail(exc) from exc
+    finally:
+        store.close()
+    for label, count in sorted(result.rewritten.items()):
+        out.print(f"{label}: {count} re-encrypted")
+    for label, count in sorted(result.sealed.items()):
+        out.print(f"{label}: {count} sealed (were in clear)")
+    current = sum(result.current.values())
+    out.print(f"{result.total_rewritten} fields rewritten; {current} already under the newest key")
