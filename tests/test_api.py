@@ -90,12 +90,12 @@ def test_openapi_lists_the_paths(client: TestClient) -> None:
     for path in ("/api/v1/health", "/api/v1/cases", "/api/v1/cases/{case_id}",
                  "/api/v1/imports", "/api/v1/imports/{batch_id}",
                  "/api/v1/imports/{batch_id}/quarantine.csv", "/api/v1/vocabularies",
-                 "/api/v1/vocabularies/{name}"):
+                 "/api/v1/vocabularies/{name}", "/api/v1/cases/search"):
         assert path in paths, path
     assert "post" in paths["/api/v1/imports"] and "get" in paths["/api/v1/imports"]
     names = {p["name"] for p in paths["/api/v1/cases"]["get"]["parameters"]}
-    assert {"q", "exploitation", "country", "year", "organisation", "status", "limit",
-            "offset"} <= names
+    assert {"exploitation", "country", "year", "organisation", "status", "limit",
+            "offset"} <= names and "q" not in names  # a name never goes in a URL
     body = paths["/api/v1/imports"]["post"]["requestBody"]["content"]["multipart/form-data"]
     form = spec["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[1]]
     assert "file" in form["properties"]
@@ -356,7 +356,7 @@ def test_analyst_sees_pseudonyms(client: TestClient, imported: dict[str, Any],
     assert case_ids(client) == ["C-1", "C-2"]
     assert case_ids(client, q="Popescu") == [], "names are not searchable when hidden"
     assert case_ids(client, q="C-1") == ["C-1"]
-    [item] = client.get(f"{API}/cases", params={"q": "C-1"}).json()["items"]
+    [item] = client.post(f"{API}/cases/search", json={"q": "C-1"}).json()["items"]
     persons = {p["source_record_id"]: p for p in client.get(
         f"{API}/cases/{item['id']}").json()["persons"]}
     ana = persons["POL-1"]
@@ -375,7 +375,11 @@ def test_year_zero_upload_is_a_422(client: TestClient) -> None:
 
 
 def case_ids(client: TestClient, **params: Any) -> list[str]:
-    response = client.get(f"{API}/cases", params=params)
+    """Source ids of the listed cases; a search (``q``) is POSTed, as the API requires."""
+    if "q" in params:
+        response = client.post(f"{API}/cases/search", json=params)
+    else:
+        response = client.get(f"{API}/cases", params=params)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["total"] >= len(body["items"])
@@ -423,7 +427,10 @@ def test_case_list(client: TestClient, imported: dict[str, Any]) -> None:
 ])
 def test_case_filters(client: TestClient, imported: dict[str, Any],
                       params: dict[str, Any], expected: list[str]) -> None:
-    response = client.get(f"{API}/cases", params=params)
+    if "q" in params:
+        response = client.post(f"{API}/cases/search", json=params)
+    else:
+        response = client.get(f"{API}/cases", params=params)
     assert response.status_code == 200
     body = response.json()
     assert [i["source_record_id"] for i in body["items"]] == expected
@@ -443,7 +450,7 @@ def test_case_pagination(client: TestClient, imported: dict[str, Any]) -> None:
 
 @pytest.mark.database
 def test_case_detail(client: TestClient, imported: dict[str, Any]) -> None:
-    [item] = client.get(f"{API}/cases", params={"q": "C-1"}).json()["items"]
+    [item] = client.post(f"{API}/cases/search", json={"q": "C-1"}).json()["items"]
     response = client.get(f"{API}/cases/{item['id']}")
     assert response.status_code == 200
     detail = response.json()
@@ -503,3 +510,11 @@ def test_write_csv_fixture_matches_api_bytes(tmp_path: Path) -> None:
     """The API tests build their uploads like tests.factories.write_csv does on disk."""
     path = write_csv(tmp_path / "a.csv", GOOD_ROWS)
     assert path.read_bytes() == csv_bytes(GOOD_ROWS)
+
+
+def test_search_text_is_refused_in_the_url(client: TestClient, imported: dict[str, Any]) -> None:
+    response = client.get(f"{API}/cases", params={"q": "Popescu"})
+    assert response.status_code == 422
+    assert_error_shape(response.json(), "validation_failed")
+    assert "POST it to /api/v1/cases/search" in response.json()["error"]["message"]
+    assert client.post(f"{API}/cases/search", json={"q": "Popescu", "bogus": 1}).status_code == 422

@@ -150,9 +150,9 @@ def test_import_then_find_the_case(page: Any, base_url: str, store: Store,
     expect(page.locator("#case-table")).to_contain_text("2 cases")
     page.get_by_label("Search", exact=True).fill("Okafor")
     page.get_by_role("button", name="Filter").click()
-    page.wait_for_url("**/cases?q=Okafor*")
     table = page.locator("#case-table")
     expect(table).to_contain_text("1 case.")
+    assert "Okafor" not in page.url, "a searched name must never reach the address bar"
     expect(table.get_by_role("link", name="C-200")).to_have_count(0)
     page.screenshot(path=str(tmp_path / "cases.png"), full_page=True)
 
@@ -207,9 +207,10 @@ def test_filter_refreshes_only_the_table_with_htmx(
     page.evaluate("window.notReloaded = true")
     page.get_by_label("Search", exact=True).fill("Okafor")
     page.get_by_role("button", name="Filter").click()
-    page.wait_for_url("**/cases?q=Okafor*")
     expect(page.locator("#case-table")).to_contain_text("1 case.")
     assert page.evaluate("window.notReloaded === true"), "the whole page was reloaded"
+    assert "Okafor" not in page.url
     expect(page.locator("form.filters")).to_have_count(1)
-    page.go_back()
+    page.get_by_label("Search", exact=True).fill("")
+    page.get_by_role("button", name="Filter").click()
     expect(page.locator("#case-table")).to_contain_text("2 cases.")

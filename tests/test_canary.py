@@ -49,7 +49,7 @@ def test_no_canary_in_the_workspace(
     report = import_file(store.engine, path, ImportOptions(skip_bad_rows=True))
     assert report.status == "partial"
     import_file(store.engine, path, ImportOptions(skip_bad_rows=True))
-    listed = client.get("/api/v1/cases", params={"q": "qzxcanaryfamily"}).json()
+    listed = client.post("/api/v1/cases/search", json={"q": "qzxcanaryfamily"}).json()
     assert listed["total"] == 1, "blind-index search finds the encrypted name"
     detail = client.get(f"/api/v1/cases/{listed['items'][0]['id']}").json()
     assert {p["given_name"] for p in detail["persons"]} == {"Qzxcanaryfirst"}

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from maillon.auth import api as auth
@@ -19,6 +20,7 @@ from maillon.store.api import Store
 from maillon.vocab import api as vocab
 from maillon.web.deps import db_session, get_settings, get_store, save_upload
 from maillon.web.security import (
+    Caller,
     CallerDep,
     get_security,
     import_options,
@@ -41,10 +43,41 @@ def case_filter(
     year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
     q: str | None = None,
 ) -> collect.CaseFilter:
-    """Query parameters of the case list, shared by the API and the pages."""
+    """Filters of the case list, shared by the API and the pages."""
     return collect.CaseFilter(organisation=organisation or None, status=status or None,
                               exploitation=exploitation or None, country=country or None,
                               year=year, q=q or None)
+
+
+def url_case_filter(
+    request: Request,
+    organisation: str | None = None,
+    status: str | None = None,
+    exploitation: str | None = None,
+    country: str | None = None,
+    year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+) -> collect.CaseFilter:
+    """The case list's filters from the URL: never a name (URLs end up in access logs)."""
+    if "q" in request.query_params:
+        raise InvalidInput(
+            "search text never travels in the URL: POST it to /api/v1/cases/search",
+            [FieldError("not accepted in the query string", "q")],
+        )
+    return case_filter(organisation, status, exploitation, country, year)
+
+
+class CaseSearch(BaseModel):
+    """A case search; ``q`` is a case id or a person's whole given or family name."""
+
+    model_config = ConfigDict(extra="forbid")
+    q: str | None = Field(default=None, max_length=200)
+    organisation: str | None = None
+    status: str | None = None
+    exploitation: str | None = None
+    country: str | None = None
+    year: int | None = Field(default=None, ge=1900, le=2100)
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
 
 
 @public_router.get("/health", tags=["meta"])
@@ -57,12 +90,26 @@ def cases(
     request: Request,
     session: SessionDep,
     caller: CallerDep,
-    flt: Annotated[collect.CaseFilter, Depends(case_filter)],
+    flt: Annotated[collect.CaseFilter, Depends(url_case_filter)],
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """Cases matching the filters within the caller's scope, newest first:
-    ``{"total": N, "items": [...]}``."""
+    ``{"total": N, "items": [...]}``. Searching by name: ``POST /api/v1/cases/search``."""
+    return _case_page(request, session, caller, flt, limit, offset)
+
+
+@router.post("/cases/search", tags=["cases"])
+def search_cases(request: Request, session: SessionDep, caller: CallerDep, search: CaseSearch
+                 ) -> dict[str, Any]:
+    """Like ``GET /cases``, with the search text in the body so it never reaches a URL."""
+    flt = case_filter(search.organisation, search.status, search.exploitation, search.country,
+                      search.year, search.q)
+    return _case_page(request, session, caller, flt, search.limit, search.offset)
+
+
+def _case_page(request: Request, session: Session, caller: Caller, flt: collect.CaseFilter,
+               limit: int, offset: int) -> dict[str, Any]:
     flt = scoped_filter(request, caller, flt)
     items = collect.list_cases(session, flt, limit=limit, offset=offset)
     return {"total": collect.count_cases(session, flt), "limit": limit, "offset": offset,

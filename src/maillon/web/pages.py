@@ -193,7 +193,7 @@ def page_case_filter(
 
 
 def _query_string(values: dict[str, str], page: int) -> str:
-    params = {k: v for k, v in values.items() if v}
+    params = {k: v for k, v in values.items() if v and k != "q"}
     if page > 1:
         params["page"] = str(page)
     return "?" + urlencode(params) if params else ""
@@ -214,21 +214,50 @@ def cases_page(
     request: Request,
     session: SessionDep,
     caller: CallerDep,
-    query: Annotated[CaseQuery, Depends(page_case_filter)],
+    organisation: str = "", status: str = "", exploitation: str = "", country: str = "",
+    year: str = "",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
-    """The filterable case list, limited to the caller's scope; only the table for htmx."""
+    """The filterable case list, limited to the caller's scope; only the table for htmx.
+
+    Filters travel in the URL (shareable); the search box does not: it is POSTed (names must
+    never reach a URL, browser history or an access log), see :func:`cases_search_page`.
+    """
+    query = page_case_filter("", organisation, status, exploitation, country, year)
+    return _cases_response(request, session, caller, query, page)
+
+
+@router.post("/cases")
+def cases_search_page(
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    q: Annotated[str, Form(max_length=200)] = "",
+    organisation: Annotated[str, Form()] = "", status: Annotated[str, Form()] = "",
+    exploitation: Annotated[str, Form()] = "", country: Annotated[str, Form()] = "",
+    year: Annotated[str, Form()] = "",
+    page: Annotated[int, Form(ge=1, le=1_000_000)] = 1,
+) -> HTMLResponse:
+    """The case list searched by case id or name; the pager re-posts the search."""
+    query = page_case_filter(q, organisation, status, exploitation, country, year)
+    return _cases_response(request, session, caller, query, page)
+
+
+def _cases_response(request: Request, session: Session, caller: Caller, query: CaseQuery,
+                    page: int) -> HTMLResponse:
     query.flt = scoped_filter(request, caller, query.flt)
     total = collect.count_cases(session, query.flt)
     items = collect.list_cases(session, query.flt, limit=PAGE_SIZE,
                                offset=(page - 1) * PAGE_SIZE)
     pages = max(1, math.ceil(total / PAGE_SIZE))
+    searched = bool(query.values["q"])
     context: dict[str, Any] = {
         "title": "Cases", "nav": "cases", "values": query.values, "errors": query.errors,
         "total": total, "page": page, "pages": pages, "page_size": PAGE_SIZE,
         "first": (page - 1) * PAGE_SIZE + 1 if items else 0,
         "last": (page - 1) * PAGE_SIZE + len(items),
         "rows": [_case_row(c) for c in items],
+        "searched": searched,
         "prev_url": "/cases" + _query_string(query.values, page - 1) if page > 1 else None,
         "next_url": "/cases" + _query_string(query.values, page + 1) if page < pages else None,
     }
@@ -250,6 +279,7 @@ def cases_page(
         )
         response = render(request, "cases.html", context)
     response.headers["Vary"] = "HX-Request"
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
