@@ -24,6 +24,7 @@ from maillon import __version__, cli_backup, cli_security
 from maillon.auth.context import Security, operator_name
 from maillon.core.errors import MaillonError
 from maillon.core.settings import Settings, load_settings
+from maillon.privacy import cli as privacy_cli
 from maillon.store.api import Store, open_store
 from maillon.store.crypto import FieldCipher
 
@@ -39,6 +40,8 @@ app.add_typer(cli_security.orgs_app, name="orgs")
 app.add_typer(cli_security.users_app, name="users")
 app.add_typer(cli_security.keys_app, name="keys")
 app.add_typer(cli_security.audit_app, name="audit")
+app.add_typer(privacy_cli.subjects_app, name="subjects")
+app.add_typer(privacy_cli.extracts_app, name="extracts")
 app.command("backup")(cli_backup.backup)
 app.command("restore")(cli_backup.restore)
 

@@ -1,0 +1,1 @@
+"""Data-subject rights and sharing: subject access export, erasure, pseudonymised extracts."""
