@@ -193,3 +193,29 @@ def test_reencrypt_seals_totp_seeds_stored_in_clear(
     with store.engine.connect() as conn:
         stored = conn.execute(text("SELECT totp_secret FROM user_account")).scalar_one()
     assert stored.startswith("v1.") and "JBSWY3DPEHPK3PXP" not in stored
+
+
+@pytest.mark.database
+def test_reimport_keeps_the_old_values_of_changed_fields_encrypted(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    from maillon.store.audit import read_changes
+    from tests.factories import row
+
+    security = _fill(store, settings, tmp_path)
+    changed = [row(prs_SecondName="Popescu-Marin"), *GOOD_ROWS[1:]]
+    path = write_csv(tmp_path / "changed.csv", changed)
+    report = import_file(store.engine, path, ImportOptions(audit=security.audit, user="ops"))
+    assert report.updated == len(GOOD_ROWS)
+    with store.engine.connect() as conn:
+        seq = conn.execute(text("SELECT MAX(seq) FROM audit_log")).scalar_one()
+        changes = read_changes(conn, seq)
+        pid, org = conn.execute(select(Person.id, Person.organisation_id)
+                                .where(Person.source_record_id == "POL-1")).one()
+        assert security.audit.verify(conn).ok
+    assert list(changes) == [f"{pid}.person.family_name"], "only the changed field"
+    old = changes[f"{pid}.person.family_name"]
+    assert old is not None and "Popescu" not in old
+    cipher = FieldCipher(security.keys, store.engine)
+    assert cipher.decrypt(old, organisation_id=org, record_id=pid,
+                          field="person.family_name") == "Popescu"

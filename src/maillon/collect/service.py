@@ -170,7 +170,8 @@ def _finish(conn: Connection, report: ImportReport, quarantine: list[Quarantined
                      _seal_rows(conn, keys, report, quarantine))
 
 
-def _audit(conn: Connection, report: ImportReport, options: ImportOptions) -> None:
+def _audit(conn: Connection, report: ImportReport, options: ImportOptions,
+           history: dict[str, str | None] | None = None) -> None:
     if options.audit is None:
         return
     options.audit.append(
@@ -178,7 +179,9 @@ def _audit(conn: Connection, report: ImportReport, options: ImportOptions) -> No
         resource_id=report.batch_id, source=options.source,
         detail={"status": report.status, "rows_read": report.rows_read,
                 "inserted": report.inserted, "updated": report.updated,
-                "rejected": report.rejected, "profile": report.profile},
+                "rejected": report.rejected, "profile": report.profile,
+                "fields_changed": len(history or {})},
+        old_values=history or None,
     )
 
 
@@ -229,7 +232,8 @@ def import_file(
                 keys = _keys(options)
                 writer = BatchWriter(conn, batch_id=report.batch_id, user=options.user,
                                      now=utcnow(), default_organisation=options.organisation,
-                                     cipher=FieldCipher(keys, conn))
+                                     cipher=FieldCipher(keys, conn),
+                                     keep_history=options.audit is not None)
                 _run_rows(table.header, table.rows, validator, writer, options, report,
                           quarantine, progress)
             except InvalidInput as exc:
@@ -258,7 +262,7 @@ def import_file(
                             f"{report.inserted + report.updated} rows imported"
                         )
                     _finish(conn, report, quarantine, _keys(options))
-                    _audit(conn, report, options)
+                    _audit(conn, report, options, writer.history)
                     tx.commit()
                     if options.audit is not None:
                         options.audit.after_commit(conn)

@@ -32,6 +32,10 @@ PERSON_VALUES = ("case_id", "role", "given_name", "middle_name", "family_name", 
                  "birth_date_precision", "age_band", "gender", "identity_number", "email",
                  "phone", "marital_status", "primary_language", "deceased", "birth_year",
                  "given_name_bidx", "family_name_bidx", "identity_number_bidx")
+HISTORY_FIELDS = ("given_name", "middle_name", "family_name", "birth_date", "identity_number",
+                  "email", "phone")
+"""Personal person fields whose old values are kept (encrypted) when a re-import changes them."""
+_PERSON_POSITION = {name: PERSON_VALUES.index(name) for name in HISTORY_FIELDS}
 COLUMNS: dict[str, tuple[str, ...]] = {
     "case_file": ("id", "source_record_id", *PROVENANCE, "status", "registration_date",
                   "closure_reason", "case_owner"),
@@ -83,9 +87,14 @@ class BatchWriter:
 
     def __init__(
         self, conn: Connection, *, batch_id: str | None, user: str, now: datetime,
-        default_organisation: str | None, cipher: FieldCipher,
+        default_organisation: str | None, cipher: FieldCipher, keep_history: bool = False,
     ) -> None:
         self.conn = conn
+        self.keep_history = keep_history
+        self.history: dict[str, str | None] = {}
+        """Field-change history of updated persons: ``"<person id>.person.<column>"`` -> the OLD
+        token (None when the field was empty), only for fields whose value changed; it goes to
+        the import's audit entry as ``audit_change`` rows (see :data:`HISTORY_FIELDS`)."""
         self.cipher = cipher
         self.bulk = BulkInserter(conn)
         self.batch_id = batch_id
@@ -283,6 +292,28 @@ class BatchWriter:
             rows["consent"].append((new_id(), None, *prov, pid, "DataProcessing", given,
                                     _iso(rec.get("consent.date"))))
 
+    def _record_history(self, person_updates: list[tuple[Any, ...]]) -> None:
+        """Compare the stored personal fields of updated persons with their new values."""
+        person = Base.metadata.tables["person"]
+        new_by_id = {u[-1]: u for u in person_updates}
+        ids = list(new_by_id)
+        open_ = self.cipher.decrypt
+        for start in range(0, len(ids), 500):
+            found = self.conn.execute(
+                select(person.c.id, person.c.organisation_id,
+                       *(person.c[n] for n in HISTORY_FIELDS))
+                .where(person.c.id.in_(ids[start:start + 500]))
+            ).all()
+            for pid, org, *old_tokens in found:
+                new = new_by_id[pid]
+                for name, old in zip(HISTORY_FIELDS, old_tokens, strict=True):
+                    label = f"person.{name}"
+                    fresh = new[_PERSON_POSITION[name]]
+                    before = open_(old, organisation_id=org, record_id=pid, field=label)
+                    after = open_(fresh, organisation_id=org, record_id=pid, field=label)
+                    if before != after:
+                        self.history[f"{pid}.person.{name}"] = old
+
     def _flush(
         self, rows: dict[str, list[tuple[Any, ...]]], person_updates: list[tuple[Any, ...]],
         case_updates: dict[str, tuple[Any, ...]], replaced: list[str],
@@ -303,6 +334,8 @@ class BatchWriter:
             for name in _PERSON_CHILDREN:
                 table = tables[name]
                 self.conn.execute(delete(table).where(table.c.person_id.in_(chunk)))
+        if self.keep_history and person_updates:
+            self._record_history(person_updates)
         self.bulk.update(tables["person"],
                          (*PERSON_VALUES, "import_batch_id", "updated_at", "updated_by"),
                          person_updates)
