@@ -7,6 +7,8 @@ instead of listing the capability packages themselves.
 from __future__ import annotations
 
 import maillon.auth.models
+import maillon.identify.models
+import maillon.refer.models
 import maillon.store.audit_models
 import maillon.store.crypto_models
 import maillon.store.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Identification: indicator frameworks as data, the Delphi combination rule, screenings."""

@@ -1,0 +1,2 @@
+"""Referral: national referral workflow, services directory, referrals with consent,
+transnational packages between Maillon instances."""
