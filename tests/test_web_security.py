@@ -18,8 +18,9 @@ from maillon.store.api import Store
 from tests.auth_helpers import PASSWORD, make_user, sign_in
 from tests.factories import GOOD_ROWS, HEADER, write_csv
 
-PUBLIC = {"/login", "/api/v1/auth/login", "/api/v1/health", "/api/v1/openapi.json",
-          "/api/v1/docs", "/api/v1/docs/oauth2-redirect"}
+PUBLIC = {"/login", "/login/oidc", "/login/oidc/callback", "/api/v1/auth/login",
+          "/api/v1/health", "/api/v1/openapi.json", "/api/v1/docs",
+          "/api/v1/docs/oauth2-redirect"}
 
 
 def _seed(store: Store, tmp_path: Path) -> None:

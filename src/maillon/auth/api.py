@@ -38,6 +38,7 @@ from maillon.auth.roles import (
 )
 from maillon.auth.service import (
     authenticate,
+    authenticate_external,
     change_password,
     create_user,
     reset_totp,
@@ -72,6 +73,7 @@ __all__ = [
     "Visibility",
     "allowed",
     "authenticate",
+    "authenticate_external",
     "change_password",
     "check_csrf",
     "create_user",

@@ -212,6 +212,33 @@ def authenticate(
     return user, open_session(session, user=user, source=source, now=now)
 
 
+def authenticate_external(
+    session: Session,
+    *,
+    username: str,
+    second_factor: bool,
+    source: str | None,
+    now: datetime | None = None,
+) -> tuple[User, str]:
+    """Open a session for an account whose identity an external provider (OpenID Connect)
+    has proven; returns the user and the NEW raw token.
+
+    The account must exist, be active, unlocked and hold a known role; a role that requires a
+    second factor needs ``second_factor`` (the provider asserted one). Any refusal raises
+    ``AuthenticationFailed("invalid credentials")``, as for passwords.
+    """
+    now = now or utcnow()
+    user = session.scalar(select(User).where(User.username == normalise_username(username)))
+    if user is None:
+        raise AuthenticationFailed()
+    role = get_role(user.role)
+    locked = user.locked_until is not None and as_utc(user.locked_until) > now
+    if locked or not user.active or role is None or (role.requires_totp and not second_factor):
+        raise AuthenticationFailed()
+    user.last_login_at = now
+    return user, open_session(session, user=user, source=source, now=now)
+
+
 def change_password(
     session: Session,
     *,

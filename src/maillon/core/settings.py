@@ -56,6 +56,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", int, 8000, "First port tried by the web app; the next free one is used."),
     Setting("import_chunk_rows", int, 20000, "Rows validated and inserted per chunk on import."),
     Setting("max_upload_mb", int, 200, "Largest file accepted by the web upload, in MiB."),
+    Setting("oidc_issuer", str, "",
+            "OpenID Connect issuer URL (https) of the organisation's identity provider; empty: "
+            "sign-in with Maillon passwords only."),
+    Setting("oidc_client_id", str, "", "Client id registered with the identity provider."),
+    Setting("oidc_client_secret", str, "",
+            "Client secret registered with the identity provider (set it in the environment)."),
+    Setting("oidc_username_claim", str, "preferred_username",
+            "ID token claim holding the Maillon username (the account must exist)."),
 )
 
 
@@ -72,6 +80,10 @@ class Settings:
     port: int = 8000
     import_chunk_rows: int = 20000
     max_upload_mb: int = 200
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_username_claim: str = "preferred_username"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
