@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import maillon.auth.models
 import maillon.identify.models
+import maillon.money.models
 import maillon.refer.models
 import maillon.store.audit_models
 import maillon.store.crypto_models

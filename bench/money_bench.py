@@ -1,0 +1,163 @@
+"""Benchmarks of the money capability (figures for docs/money.md).
+
+    .venv/bin/python bench/money_bench.py amlsim [--shared ../shared]
+    .venv/bin/python bench/money_bench.py synth [--accounts 5000 --days 60]
+    .venv/bin/python bench/money_bench.py scale [--accounts 500000 --transactions 5000000]
+
+``amlsim``: the AMLSim 20K sample (extracted to a temporary folder, never into the repository):
+precision/recall/F1 of flagged accounts with the transparent model (subject accounts, and
+subject plus network), and with LightGBM trained on half the accounts and evaluated on the
+other half, with and without amount features (every AMLSim transfer under 100 is between fraud
+accounts: a model with amounts can learn that artefact).
+``synth``: recall per planted typology and false-alert rate on generated data.
+``scale``: all SQL rules on N transactions / M accounts, beside one DuckDB scan of the Parquet
+(the speed-of-light reference), graph features timed separately; wall time and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from maillon.money.api import scan_dataset
+from maillon.money.graph import compute_features, graph_hits
+from maillon.money.importers import import_dataset, read_labels
+from maillon.money.model import Dataset
+from maillon.money.rules import load_rules, run_rules
+from maillon.money.scoring import (
+    best_threshold,
+    build_alerts,
+    metrics,
+    model_matrix,
+    train_model,
+    weights,
+)
+from maillon.money.synth import generate, read_synth_labels
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def amlsim(shared: Path) -> dict[str, object]:
+    tmp = Path(tempfile.mkdtemp(prefix="money-bench-"))
+    with tarfile.open(shared / "reference" / "amlsim" / "20K_fanin200cycle200.tgz") as tar:
+        tar.extractall(tmp, filter="data")
+    src = tmp / "20K_fanin200cycle200"
+    import_dataset(tmp / "ds", transactions=src / "transactions.csv",
+                   accounts=src / "nodes.csv", profile="amlsim")
+    labels = read_labels(src / "nodes.csv")
+    start = time.perf_counter()
+    result = scan_dataset(Dataset(tmp / "ds"))
+    scan_s = time.perf_counter() - start
+    subjects = {a.account_id for a in result.alerts}
+    network = {x for a in result.alerts for x in a.accounts}
+    out: dict[str, object] = {
+        "scan_seconds": round(scan_s, 1), "alerts": len(result.alerts),
+        "transparent_subject": metrics(subjects, labels).as_dict(),
+        "transparent_network": metrics(network, labels).as_dict()}
+    con = Dataset(tmp / "ds").connect()
+    features = compute_features(con)
+    rule_ids = sorted({h.rule_id for h in result.hits})
+    rng = np.random.default_rng(0)
+    accounts = features.accounts
+    y = np.array([labels.get(a, 0) for a in accounts])
+    train = rng.random(len(accounts)) < 0.5
+    for amounts in (True, False):
+        hits = [h for h in result.hits if amounts or h.rule_id not in ()]
+        names, x = model_matrix(features, hits, rule_ids, amounts=amounts)
+        if not amounts:
+            keep = [i for i, n in enumerate(names) if not n.startswith("rule:")]
+            x, names = x[:, keep], [names[i] for i in keep]
+        model = train_model(x[train], y[train])
+        cut = best_threshold(y[train], model.predict_proba(x[train])[:, 1])
+        pred = model.predict_proba(x[~train])[:, 1] >= cut
+        test_accounts = [a for a, t in zip(accounts, train, strict=True) if not t]
+        flagged = {a for a, p in zip(test_accounts, pred, strict=True) if p}
+        out["lightgbm_" + ("with_amounts" if amounts else "without_amounts")] = {
+            **metrics(flagged, labels, test_accounts).as_dict(), "features": len(names)}
+    return out
+
+
+def synth(accounts: int, days: int) -> dict[str, object]:
+    folder = Path(tempfile.mkdtemp(prefix="money-synth-")) / "ds"
+    summary = generate(folder, accounts=accounts, days=days, seed=11)
+    start = time.perf_counter()
+    result = scan_dataset(Dataset(folder))
+    labels, typology = read_synth_labels(folder)
+    flagged = {a.account_id for a in result.alerts}
+    per: dict[str, list[int]] = {}
+    for a, t in typology.items():
+        per.setdefault(t, []).append(int(a in flagged))
+    normal = [a for a, v in labels.items() if not v]
+    return {"transactions": summary.transactions, "accounts": accounts,
+            "scan_seconds": round(time.perf_counter() - start, 1),
+            "overall": metrics(flagged, labels).as_dict(),
+            "recall_per_typology": {k: round(sum(v) / len(v), 2) for k, v in sorted(per.items())},
+            "false_alert_rate": round(sum(a in flagged for a in normal) / len(normal), 4)}
+
+
+def scale(accounts: int, transactions: int, graph: bool) -> dict[str, object]:
+    folder = Path(tempfile.mkdtemp(prefix="money-scale-")) / "ds"
+    per_day = transactions / accounts / 30
+    start = time.perf_counter()
+    summary = generate(folder, accounts=accounts, days=30, seed=5, per_day=per_day,
+                       instances=20)
+    gen_s = time.perf_counter() - start
+    ds = Dataset(folder)
+    con = ds.connect(memory_limit="6GB")
+    start = time.perf_counter()
+    con.execute("SELECT count(*), sum(amount), count(DISTINCT src_account) FROM "
+                "transactions").fetchall()
+    ref_s = time.perf_counter() - start
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    hits = run_rules(con, load_rules(), timings=timings)
+    rules_s = time.perf_counter() - start
+    out: dict[str, object] = {
+        "transactions": summary.transactions, "accounts": accounts,
+        "generate_seconds": round(gen_s, 1), "single_scan_seconds": round(ref_s, 2),
+        "all_sql_rules_seconds": round(rules_s, 1), "hits": len(hits),
+        "slowest_rules": dict(sorted(((k, round(v, 2)) for k, v in timings.items()),
+                                     key=lambda kv: -kv[1])[:5]),
+        "peak_rss_mb_after_rules": round(peak_mb())}
+    if graph:
+        start = time.perf_counter()
+        features = compute_features(con)
+        hits += graph_hits(features)
+        out["graph_features_seconds"] = round(time.perf_counter() - start, 1)
+        out["alerts"] = len(build_alerts(hits, weights(load_rules())))
+        out["peak_rss_mb"] = round(peak_mb())
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("what", choices=["amlsim", "synth", "scale"])
+    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2]
+                        / "shared")
+    parser.add_argument("--accounts", type=int)
+    parser.add_argument("--transactions", type=int, default=5_000_000)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--no-graph", action="store_true")
+    args = parser.parse_args()
+    if args.what == "amlsim":
+        result = amlsim(args.shared)
+    elif args.what == "synth":
+        result = synth(args.accounts or 5000, args.days)
+    else:
+        result = scale(args.accounts or 500_000, args.transactions, not args.no_graph)
+    json.dump(result, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
