@@ -24,7 +24,8 @@ from maillon.core.errors import ConfigurationError
 Scope = Literal["own", "team", "organisation", "all"]
 Visibility = Literal["none", "pseudonymised", "full"]
 Resource = Literal[
-    "case", "person", "import", "stats", "audit", "user", "organisation", "link_review", "referral"
+    "case", "person", "import", "stats", "audit", "user", "organisation", "link_review",
+    "referral", "alert", "supplier",
 ]
 Action = Literal["read", "create", "update", "delete", "export", "publish", "review"]
 
