@@ -1,14 +1,17 @@
 """The main job behind ``make run`` / ``maillon demo``.
 
-Steps (later capabilities add theirs): make the workspace, generate the seeded synthetic
-multi-organisation dataset into ``<data_dir>/demo/``, import each organisation's file. Running it
-twice gives the same database: the files are byte-identical and re-importing updates records.
+Steps: make the workspace, generate the seeded synthetic multi-organisation dataset into
+``<data_dir>/demo/``, import each organisation's file, create the demo accounts, then each
+capability's demo step (:data:`STEPS`: follow the money, identify and refer...). Running it
+twice gives the same database: the files are byte-identical, re-importing updates records and
+every step does nothing more the second time.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import pyotp
@@ -18,9 +21,10 @@ from sqlalchemy import func, select
 
 from maillon.auth import api as auth
 from maillon.auth.context import Security
-from maillon.auth.orgs import find_organisation
+from maillon.auth.orgs import create_organisation, find_organisation
 from maillon.collect import synth
 from maillon.collect.api import ImportOptions, import_file
+from maillon.core.ids import slug
 from maillon.core.settings import Settings
 from maillon.store import models as m
 from maillon.store.api import Store
@@ -50,11 +54,39 @@ def run_demo(settings: Settings, store: Store, *, records: int, console: Console
         persons = session.execute(select(func.count()).select_from(m.Person)).scalar_one()
     console.print(f"Store holds {cases} cases and {persons} person records.")
     del summary
+    ensure_demo_users(settings, store)
+    for title, step in STEPS:
+        console.rule(title)
+        step(settings, store, console)
     show_demo_users(settings, store, console=console)
+
+
+def _money(settings: Settings, store: Store, console: Console) -> None:
+    from maillon.money.api import demo_scan
+
+    result = demo_scan(settings.data_dir)
+    console.print(f"Scanned {result.get('transactions', '?')} synthetic transactions: "
+                  f"{result.get('alerts', '?')} alerts in {result.get('alerts_file', '?')}")
+
+
+def _identify(settings: Settings, store: Store, console: Console) -> None:
+    from maillon.refer.demo import run_identify_demo
+
+    run_identify_demo(settings, store, console=console, organisation=DEMO_ORGANISATION,
+                      receiving_organisation=SHELTER_ORGANISATION)
+
+
+STEPS: tuple[tuple[str, Callable[[Settings, Store, Console], None]], ...] = (
+    ("Follow the money", _money),
+    ("Identify and refer", _identify),
+)
+"""Each capability's part of the main job, in order; each is idempotent."""
 
 
 DEMO_ORGANISATION = "Police Anti-Trafficking Unit"
 """The demo accounts belong to the first synthetic organisation (the largest dataset)."""
+SHELTER_ORGANISATION = "Safe Haven Shelter"
+"""Receives the demo referral; its account ``demo.shelter`` sees only the shared fields."""
 
 
 def _credentials_path(settings: Settings) -> Path:
@@ -84,6 +116,17 @@ def ensure_demo_users(settings: Settings, store: Store) -> list[dict[str, str]]:
                                          keys=keys)
             created.append({"username": username, "role": role, "password": password,
                             "totp_secret": secret or ""})
+        shelter = session.execute(select(m.Organisation).where(
+            m.Organisation.name == SHELTER_ORGANISATION)).scalar_one_or_none()
+        if shelter is None:
+            shelter = create_organisation(session, name=SHELTER_ORGANISATION,
+                                          code=slug(SHELTER_ORGANISATION))
+        password = "-".join(secrets.token_hex(3) for _ in range(4))
+        _, secret = auth.create_user(session, organisation_id=shelter.id,
+                                     username="demo.shelter", password=password,
+                                     role="case_worker", team="shelter", keys=keys)
+        created.append({"username": "demo.shelter", "role": "case_worker (shelter)",
+                        "password": password, "totp_secret": secret or ""})
     path.touch(mode=0o600)
     path.write_text(json.dumps(created, indent=2), encoding="utf-8")
     return created
