@@ -115,10 +115,13 @@ EXPECTED: dict[str, dict[tuple[str, str], str]] = {
         ("referral", "update"): "team", ("referral", "review"): "team",
         ("link_review", "read"): "organisation", ("link_review", "review"): "organisation",
         ("import", "read"): "organisation", ("import", "create"): "organisation",
+        ("alert", "read"): "organisation", ("alert", "update"): "organisation",
+        ("alert", "export"): "organisation",
     },
     "analyst": {
         ("case", "read"): "organisation", ("person", "read"): "organisation",
         ("stats", "read"): "organisation", ("stats", "export"): "organisation",
+        ("alert", "read"): "organisation", ("alert", "update"): "own",
     },
     "data_officer": {
         ("import", "read"): "organisation", ("import", "create"): "organisation",
@@ -415,6 +418,9 @@ def test_session_idle_timeout_and_sliding(db: Session, org: Organisation) -> Non
         user, _ = session_user(db, token=token, now=at)
         db.commit()
         assert user.username == "alice"
+    stored = db.scalars(select(UserSession)).one()
+    session_user(db, token=token, now=at + timedelta(seconds=30))
+    assert sessions.as_utc(stored.last_seen_at) == at, "no write within a minute of the last"
     with pytest.raises(AuthenticationFailed, match="session expired"):
         session_user(db, token=token, now=at + timedelta(minutes=30))
     db.commit()
