@@ -137,8 +137,17 @@ def incoming_api(request: Request, caller: CallerDep) -> list[dict[str, Any]]:
 @api_router.get("/referrals/outgoing")
 def outgoing_api(request: Request, session: SessionDep, caller: CallerDep
                  ) -> list[dict[str, Any]]:
+    """Referrals the caller's organisation sent, within the caller's referral scope."""
     return [v.as_dict() for v in svc.outgoing_referrals(
-        session, tools_of(request), scope=screening_scope(caller, ServiceReferral))]
+        session, tools_of(request), scope=referral_scope(caller))]
+
+
+def referral_scope(caller: Caller) -> ColumnElement[bool]:
+    """The caller's scope on sent referrals (deny by default: 403 without a referral grant)."""
+    auth.require(caller.principal, "referral", "read")
+    return auth.scope_filter(caller.principal, "referral", "read",
+                             owner_column=ServiceReferral.created_by,
+                             organisation_column=ServiceReferral.organisation_id)
 
 
 @api_router.post("/referrals/{referral_id}/status")
