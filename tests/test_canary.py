@@ -1,10 +1,11 @@
 """A canary in every personal field never reaches the disk in clear.
 
-After an import (a good row and a quarantined one), a re-import, a name search and a case read
-through the API, every byte of the workspace (SQLite database and its WAL) and of the key folder
-is scanned for the canaries: zero hits. The input file itself is kept outside the workspace, as a
-user's own file would be. (Later steps - linkage, statistics, backups - join this test as they
-land.)
+After an import (a good row and a quarantined one), a re-import that changes a name (its old
+value goes to the audit log's change history), a name search, a case read through the API, an
+encrypted backup, its restore into a second database, and a pseudonymised extract, every byte of
+the workspace (SQLite databases and their WAL, backup, extract) and of the key folder is scanned
+for the canaries: zero hits. The input file itself is kept outside the workspace, as a user's own
+file would be.
 """
 
 from __future__ import annotations
@@ -13,8 +14,13 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from maillon.auth.context import Security
 from maillon.collect.api import ImportOptions, import_file
+from maillon.core.settings import Settings
+from maillon.privacy.api import make_extract
 from maillon.store.api import Store
+from maillon.store.backup import restore_backup, write_backup
+from maillon.store.db import make_engine
 from tests.factories import HEADER, row, write_csv
 
 CANARIES = {
@@ -40,8 +46,9 @@ def _scan(folder: Path, needles: list[bytes]) -> list[str]:
 
 
 def test_no_canary_in_the_workspace(
-    client: TestClient, store: Store, tmp_path: Path
+    client: TestClient, store: Store, settings: Settings, tmp_path: Path
 ) -> None:
+    security = Security.open(settings)
     source = tmp_path / "input"
     source.mkdir()
     path = write_csv(source / "canary.csv", _canary_rows())
@@ -53,8 +60,22 @@ def test_no_canary_in_the_workspace(
     assert listed["total"] == 1, "blind-index search finds the encrypted name"
     detail = client.get(f"/api/v1/cases/{listed['items'][0]['id']}").json()
     assert {p["given_name"] for p in detail["persons"]} == {"Qzxcanaryfirst"}
-    needles = [v.encode() for v in (*CANARIES.values(), "Qzxcanaryquarantine")]
+    renamed = write_csv(source / "renamed.csv",
+                        [row(record_id="K-1", case_id="K-C1", prs_FirstName="Qzxcanaryfirst",
+                             prs_SecondName="Qzxcanarynewname")])
+    keys = security.keys
+    assert import_file(store.engine, renamed, ImportOptions(audit=security.audit, keys=keys)
+                       ).updated == 1
     workspace = tmp_path / "maillon-data"
+    write_backup(store.engine, keys, workspace / "nightly.backup")
+    restored = make_engine(f"sqlite:///{workspace / 'restored.sqlite'}")
+    restore_backup(restored, keys, workspace / "nightly.backup")
+    restored.dispose()
+    with store.engine.connect() as conn:
+        make_extract(conn, keys, agreement="rapporteur", output=workspace / "extract.csv",
+                     override_reason="canary test: every person, consent or not")
+    needles = [v.encode() for v in (*CANARIES.values(), "Qzxcanaryquarantine",
+                                    "Qzxcanarynewname")]
     hits = _scan(workspace, needles) + _scan(tmp_path / "maillon-keys", needles)
     assert hits == []
 
