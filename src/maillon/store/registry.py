@@ -10,6 +10,7 @@ import maillon.auth.models
 import maillon.identify.models
 import maillon.money.models
 import maillon.refer.models
+import maillon.stats.models  # noqa: F401
 import maillon.store.audit_models
 import maillon.store.crypto_models
 import maillon.store.models  # noqa: F401

@@ -18,6 +18,7 @@ from maillon.core.errors import FieldError, MaillonError, error_body
 from maillon.core.settings import Settings
 from maillon.identify import routes as identify_routes
 from maillon.refer import routes as refer_routes
+from maillon.stats import routes as stats_routes
 from maillon.store.api import Store
 from maillon.store.crypto import FieldCipher
 from maillon.web import api_routes, auth_routes, pages
@@ -81,6 +82,9 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.include_router(api_routes.router, dependencies=signed_in)
     app.include_router(auth_routes.pages_router, default_response_class=HTMLResponse)
     app.include_router(pages.router, default_response_class=HTMLResponse, dependencies=signed_in)
+    app.include_router(stats_routes.api_router, dependencies=signed_in)
+    app.include_router(stats_routes.pages_router, default_response_class=HTMLResponse,
+                       dependencies=signed_in)
     app.include_router(identify_routes.api_router, dependencies=signed_in)
     app.include_router(identify_routes.pages_router, default_response_class=HTMLResponse,
                        dependencies=signed_in)

@@ -1,0 +1,1 @@
+"""Count: comparable statistics with statistical disclosure control (see docs/stats.md)."""
