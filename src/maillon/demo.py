@@ -10,6 +10,7 @@ every step does nothing more the second time.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -61,6 +62,23 @@ def run_demo(settings: Settings, store: Store, *, records: int, console: Console
     show_demo_users(settings, store, console=console)
 
 
+def shared_reference() -> Path | None:
+    """The folder of real public reference data (``MAILLON_SHARED`` or ``../shared`` beside
+    the working directory), when present: the demo then uses real GLOTIP figures and real
+    sanctions lists instead of its small fixtures."""
+    root = Path(os.environ.get("MAILLON_SHARED") or Path.cwd().parent / "shared")
+    return root / "reference" if (root / "reference").is_dir() else None
+
+
+def _statistics(settings: Settings, store: Store, console: Console) -> None:
+    from maillon.stats.api import demo_statistics
+
+    reference = shared_reference()
+    glotip = reference / "glotip" / "data_glotip.xlsx" if reference else None
+    demo_statistics(settings, store, console=console,
+                    glotip_file=glotip if glotip and glotip.is_file() else None)
+
+
 def _money(settings: Settings, store: Store, console: Console) -> None:
     from maillon.money.api import demo_scan
 
@@ -77,6 +95,7 @@ def _identify(settings: Settings, store: Store, console: Console) -> None:
 
 
 STEPS: tuple[tuple[str, Callable[[Settings, Store, Console], None]], ...] = (
+    ("Count", _statistics),
     ("Follow the money", _money),
     ("Identify and refer", _identify),
 )
