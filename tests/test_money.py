@@ -163,7 +163,7 @@ def test_synth_scan_finds_planted_typologies(synth_dir: Path, tmp_path: Path) ->
     assert set(typology.values()) == set(TYPOLOGIES)
     flagged = {a.account_id for a in result.alerts}
     m = metrics(flagged, labels)
-    assert m.recall >= 0.6 and m.precision >= 0.3, m
+    assert m.recall >= 0.55 and m.precision >= 0.5, m
     alert = result.alerts[0]
     line = json.loads(json.dumps(alert.as_dict()))
     assert set(line) == {"alert_id", "account_id", "accounts", "score", "indicators"}
@@ -228,7 +228,36 @@ def test_amlsim_20k_sample(shared: Path, tmp_path: Path) -> None:
     result = scan_dataset(Dataset(tmp_path / "ds"), graph=False)
     labels = read_labels(src / "nodes.csv")
     m = metrics({a.account_id for a in result.alerts}, labels)
-    assert m.positives == 1804 and m.precision > 0.3
+    # split transfers (counts only, no amounts) find AMLSim's fan-in and cycle typologies
+    assert m.positives == 1804 and m.precision > 0.8 and m.f1 > 0.65, m
+
+
+def test_split_transfers_timed_cycles_and_families(tmp_path: Path) -> None:
+    from maillon.money.graph import _timed
+    from maillon.money.rules import Hit
+    from maillon.money.scoring import score_of
+
+    rows = [[f"T{i}", f"2025-01-02 1{i}:00:00", "A1", "A2", str(50 + i), "EUR", "wire", "", "",
+             "", "FR", "", ""] for i in range(3)]
+    rows.append(["T9", "2025-01-03 10:00:00", "A1", "A3", "70", "EUR", "wire", "", "", "",
+                 "FR", "", ""])
+    target = tmp_path / "ds"
+    import_dataset(target, transactions=_csv(tmp_path / "t.csv", HEADER, rows), accounts=None)
+    con = Dataset(target).connect()
+    hits = {h.account_id: h for h in run_rule(con, load_rules(only=["split_transfers"])[0])}
+    con.close()
+    assert set(hits) == {"A1", "A2"}  # both sides of the relationship; A3 got one transfer
+    assert hits["A1"].strength == 1.0 and hits["A1"].related == ["A2"]
+    assert sorted(hits["A2"].txn_ids) == ["T0", "T1", "T2"]
+    # a cycle counts only when its transfers follow each other within the gap
+    assert _timed([[5], [7], [9]], 10) and _timed([[9], [1], [3]], 10)  # rotation 1-3-9
+    assert not _timed([[1], [30], [60]], 10)
+    assert not _timed([[5], [3], [1]], 1)
+    # one concept, one vote: a SQL rule and its graph twin do not add up
+    w = {"many_senders_one_beneficiary": 0.4, "graph_fan_in": 0.3, "structuring": 0.5}
+    both = [Hit("many_senders_one_beneficiary", "A", 1.0), Hit("graph_fan_in", "A", 1.0),
+            Hit("structuring", "A", 0.5)]
+    assert score_of(both, w) == 0.65
 
 
 @pytest.mark.database

@@ -21,9 +21,9 @@ from maillon.money.scoring import (
     write_jsonl,
 )
 
-__all__ = ["Dataset", "ImportReport", "ScanResult", "backtest", "demo_scan", "import_dataset",
-           "known_accounts", "load_profile", "load_rules", "read_labels", "scan_dataset",
-           "scan_files"]
+__all__ = ["Dataset", "ImportReport", "ScanResult", "backtest", "demo_queue", "demo_scan",
+           "import_dataset", "known_accounts", "load_profile", "load_rules", "read_labels",
+           "scan_dataset", "scan_files"]
 
 
 @dataclass
@@ -61,7 +61,9 @@ def scan_dataset(dataset: Dataset, *, rules: list[Rule] | None = None,
     model. Never reads labels."""
     rules = rules if rules is not None else load_rules()
     timings: dict[str, float] = {}
-    con = dataset.connect()
+    start = time.perf_counter()
+    con = dataset.connect(materialise=True)
+    timings["load"] = time.perf_counter() - start
     try:
         start = time.perf_counter()
         hits = run_rules(con, rules, overrides, timings)
@@ -110,3 +112,16 @@ def demo_scan(data_dir: Path, *, accounts: int = 1500, days: int = 60, seed: int
             "alerts": len(result.alerts), "alerts_file": str(folder / "alerts.jsonl"),
             "recall_per_typology": {k: round(sum(v) / len(v), 2) for k, v in sorted(per.items())},
             "false_alerts": sum(1 for a in flagged if not labels.get(a))}
+
+
+def demo_queue(settings: Any, store: Any, *, organisation: str) -> dict[str, Any]:
+    """For ``maillon demo``: :func:`demo_scan`, then load its alerts (with their evidence
+    rows) into ``organisation``'s alert queue (``/money/alerts``); idempotent."""
+    from maillon.money.queue import load_alerts_file
+
+    summary = demo_scan(settings.data_dir)
+    report = load_alerts_file(settings, store, Path(summary["alerts_file"]),
+                              organisation=organisation,
+                              dataset=settings.data_dir / "money" / "demo", actor="demo",
+                              source="demo")
+    return {**summary, "queue": report.as_dict()}

@@ -163,3 +163,34 @@ def synth_transactions(
 
 
 app.command("synth")(synth_transactions)
+
+
+alerts_app = typer.Typer(help="The alert queue in the operational store.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("load")
+def alerts_load(
+    ctx: typer.Context,
+    alerts: Annotated[Path, typer.Argument(help="alerts.jsonl from `maillon money scan`.")],
+    dataset: Annotated[Path | None, typer.Option(
+        help="Imported dataset folder: copies the evidence transactions into the alerts.")
+    ] = None,
+    organisation: Annotated[str | None, typer.Option(
+        help="Organisation (id, code or name); default: the --as user's organisation.")
+    ] = None,
+) -> None:
+    """Load scan alerts into the organisation's queue (status new; already loaded: skipped)."""
+    from maillon.money.queue import load_alerts_file
+    from maillon.store.api import open_store
+
+    store = open_store(ctx.obj)
+    try:
+        report = load_alerts_file(ctx.obj, store, alerts, organisation=organisation,
+                                  dataset=dataset)
+    except MaillonError as exc:
+        _fail(exc)
+        return
+    finally:
+        store.close()
+    out.print(json.dumps(report.as_dict()))

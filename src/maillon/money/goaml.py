@@ -43,10 +43,17 @@ def _transactions(dataset: Dataset | None, ids: list[str]) -> list[dict[str, Any
         con.close()
 
 
+def _when(ts: Any) -> str:
+    if isinstance(ts, str):
+        return datetime.fromisoformat(ts).strftime("%Y-%m-%dT%H:%M:%S")
+    return str(ts.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
 def goaml_xml(alert: dict[str, Any], *, dataset: Dataset | None = None,
               rentity_id: str = "0", reporter: str = "Maillon analyst",
-              currency: str = "EUR") -> bytes:
-    """A goAML STR draft for one alert (dict as in alerts.jsonl)."""
+              currency: str = "EUR", rows: list[dict[str, Any]] | None = None) -> bytes:
+    """A goAML STR draft for one alert (dict as in alerts.jsonl); the evidence transactions
+    come from ``dataset``, or from ``rows`` already read (the alert queue keeps them)."""
     report = Element("report")
     _sub(report, "rentity_id", rentity_id)
     _sub(report, "submission_code", "E")
@@ -63,14 +70,16 @@ def goaml_xml(alert: dict[str, Any], *, dataset: Dataset | None = None,
     _sub(report, "action", "Draft produced by Maillon; to be reviewed before submission.")
     ids = sorted({t for i in alert["indicators"]
                   for t in (i.get("evidence") or {}).get("transactions", [])})
-    for txn in _transactions(dataset, ids):
+    txns = (sorted((r for r in rows if r.get("txn_id") in set(ids)), key=lambda r: str(r["ts"]))
+            if rows is not None else _transactions(dataset, ids))
+    for txn in txns:
         t = _sub(report, "transaction")
         _sub(t, "transactionnumber", txn["txn_id"])
         _sub(t, "transaction_location", txn.get("city") or "")
-        _sub(t, "date_transaction", txn["ts"].strftime("%Y-%m-%dT%H:%M:%S"))
+        _sub(t, "date_transaction", _when(txn["ts"]))
         _sub(t, "transmode_code", {"cash": "K", "atm": "A", "card": "C", "wire": "E",
                                    "online": "O", "crypto": "V"}.get(txn["channel"], "E"))
-        _sub(t, "amount_local", f"{txn['amount']:.2f}")
+        _sub(t, "amount_local", f"{float(txn['amount']):.2f}")
         side = _sub(t, "t_from_my_client" if txn["src_account"] else "t_from")
         _sub(side, "from_funds_code", "K" if txn["channel"] in ("cash", "atm") else "E")
         if txn["src_account"]:

@@ -31,7 +31,8 @@ GRAPH_INDICATORS: dict[str, dict[str, Any]] = {
         "weight": 0.25, "source": "AUSTRAC Feb 2022 (regular transfers to third parties)",
         "min": 12},
     "graph_cycle": {
-        "name": "Member of a short directed cycle of accounts (3 or 4)",
+        "name": "Member of a short directed cycle of accounts (3 or 4) whose transfers follow "
+                "each other in time (each hop within 10 days of the previous)",
         "weight": 0.3, "source": "finance-monthly.com (circulation among unrelated accounts)",
         "min": 1},
     "graph_pass_through": {
@@ -61,7 +62,9 @@ def build_graph(con: duckdb.DuckDBPyConnection) -> tuple[ig.Graph, list[str], di
     ).fetchall()]
     index = {a: i for i, a in enumerate(accounts)}
     edges = con.execute(
-        "SELECT src_account, dst_account, count(*), sum(amount) FROM transactions "
+        "SELECT src_account, dst_account, count(*), sum(amount), "
+        "list(CAST(datediff('day', DATE '2000-01-01', ts) AS INTEGER) ORDER BY ts) AS days "
+        "FROM transactions "
         "WHERE src_account IS NOT NULL AND dst_account IS NOT NULL AND src_account <> dst_account "
         "GROUP BY src_account, dst_account").fetchnumpy()
     src = np.array([index.get(str(a), -1) for a in edges["src_account"]], dtype=np.int64)
@@ -71,11 +74,36 @@ def build_graph(con: duckdb.DuckDBPyConnection) -> tuple[ig.Graph, list[str], di
                  directed=True)
     g.es["count"] = np.asarray(edges["count_star()"])[keep].tolist()
     g.es["amount"] = np.asarray(edges["sum(amount)"])[keep].astype(float).tolist()
+    g.es["days"] = [list(d) for d, k in zip(edges["days"], keep, strict=True) if k]
     return g, accounts, {"n_edges": int(keep.sum())}
 
 
+CYCLE_MAX_GAP_DAYS = 10
+"""A cycle counts when its transfers follow each other in time, each hop at most this many
+days after the previous one (the same default as the ``circulation_cycle`` rule)."""
+
+
+def _timed(days: list[list[int]], max_gap: int) -> bool:
+    """Whether some rotation of a cycle's edges (each with its sorted transfer days) has one
+    transfer per hop, each on or after the previous hop's and at most ``max_gap`` days later:
+    money that goes round, not just accounts that are linked at unrelated times."""
+    k = len(days)
+    for start in range(k):
+        for first in days[start]:
+            t = first
+            for step in range(1, k):
+                nxt = next((d for d in days[(start + step) % k] if t <= d <= t + max_gap), None)
+                if nxt is None:
+                    break
+                t = nxt
+            else:
+                return True
+    return False
+
+
 def compute_features(con: duckdb.DuckDBPyConnection, *, known: dict[str, str] | None = None,
-                     max_cycle: int = 4, cycles: bool = True) -> GraphFeatures:
+                     max_cycle: int = 4, cycles: bool = True,
+                     max_gap: int = CYCLE_MAX_GAP_DAYS) -> GraphFeatures:
     """Per-account graph features (see module docstring); ``known``: account -> role."""
     start = time.perf_counter()
     g, accounts, _ = build_graph(con)
@@ -101,6 +129,7 @@ def compute_features(con: duckdb.DuckDBPyConnection, *, known: dict[str, str] | 
         mutual = np.array(g.is_mutual(), dtype=float)
         cols["reciprocity"] = np.bincount(edges[:, 0], mutual, minlength=n)
     in_cycle = np.zeros(n)
+    any_cycle = np.zeros(n)
     members: dict[str, set[str]] = {}
     if cycles and g.ecount():
         # only vertices of non-trivial strongly connected components can be on a cycle
@@ -109,12 +138,20 @@ def compute_features(con: duckdb.DuckDBPyConnection, *, known: dict[str, str] | 
         keep = [v for v, c in enumerate(comp.membership) if sizes[c] > 1]
         sub = g.induced_subgraph(keep)
         back = np.array(keep)
-        for cyc in sub.simple_cycles(min=3, max=max_cycle):
-            ids = [accounts[int(back[v])] for v in cyc]
-            for v, a in zip(cyc, ids, strict=True):
+        sub_days = sub.es["days"] if sub.ecount() else []
+        sources = sub.get_edgelist()
+        for cyc in sub.simple_cycles(min=3, max=max_cycle, output="epath"):
+            verts = [sources[e][0] for e in cyc]
+            for v in verts:
+                any_cycle[int(back[v])] += 1
+            if not _timed([sub_days[e] for e in cyc], max_gap):
+                continue
+            ids = [accounts[int(back[v])] for v in verts]
+            for v, a in zip(verts, ids, strict=True):
                 in_cycle[int(back[v])] += 1
                 members.setdefault(a, set()).update(x for x in ids if x != a)
     cols["cycles"] = in_cycle
+    cols["cycles_any"] = any_cycle
     und = g.as_undirected(mode="collapse") if g.ecount() else ig.Graph(n=n)
     comm = und.community_multilevel() if und.ecount() else None
     membership = np.array(comm.membership if comm else range(n))

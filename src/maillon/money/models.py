@@ -30,6 +30,8 @@ class MoneyAlert(IdMixin, Base):
     indicators: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20), default="new")
     assigned_to: Mapped[str | None] = mapped_column(String(100))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    """Why it was escalated or closed: a FieldCipher token (``money_alert.status_reason``)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100), default="system")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
@@ -44,4 +46,5 @@ class MoneyAlertNote(IdMixin, Base):
     alert_id: Mapped[str] = mapped_column(ID, ForeignKey("money_alert.id", ondelete="CASCADE"))
     author: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
+    """A FieldCipher token (field ``money_alert_note.body``, record = the note's id)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -45,13 +45,34 @@ def weights(rules: Iterable[Rule]) -> dict[str, float]:
     return w
 
 
+FAMILIES: dict[str, str] = {
+    "many_senders_one_beneficiary": "fan_in", "graph_fan_in": "fan_in",
+    "one_sender_many_beneficiaries": "fan_out", "graph_fan_out": "fan_out",
+    "pass_through": "pass_through", "graph_pass_through": "pass_through",
+}
+"""Indicators that measure the same thing (a SQL rule over time windows and its graph twin over
+the whole period): one concept, one vote. When several of a family fire, only the largest
+``weight x strength`` counts in the score (all still appear in the alert as evidence).
+The two cycle indicators are not a family: ``graph_cycle`` is a time-ordered cycle at any
+amounts, ``circulation_cycle`` adds that the amount is kept along the hops (70-105 %), a
+second, distinct fact."""
+
+
+def score_of(hs: Iterable[Hit], rule_weights: dict[str, float]) -> float:
+    """Transparent score: sum of ``weight x strength``, the best one per family."""
+    best: dict[str, float] = {}
+    for h in hs:
+        key = FAMILIES.get(h.rule_id, h.rule_id)
+        best[key] = max(best.get(key, 0.0), rule_weights.get(h.rule_id, 0.0) * h.strength)
+    return round(sum(best.values()), 4)
+
+
 def account_scores(hits: Iterable[Hit], rule_weights: dict[str, float]
                    ) -> dict[str, tuple[float, list[Hit]]]:
     by: dict[str, list[Hit]] = {}
     for h in hits:
         by.setdefault(h.account_id, []).append(h)
-    return {a: (round(sum(rule_weights.get(h.rule_id, 0.0) * h.strength for h in hs), 4), hs)
-            for a, hs in by.items()}
+    return {a: (score_of(hs, rule_weights), hs) for a, hs in by.items()}
 
 
 def build_alerts(hits: Iterable[Hit], rule_weights: dict[str, float], *,

@@ -17,6 +17,7 @@ from maillon.auth.context import Security
 from maillon.core.errors import FieldError, MaillonError, error_body
 from maillon.core.settings import Settings
 from maillon.identify import routes as identify_routes
+from maillon.money import routes as money_routes
 from maillon.refer import routes as refer_routes
 from maillon.stats import routes as stats_routes
 from maillon.store.api import Store
@@ -90,5 +91,8 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
                        dependencies=signed_in)
     app.include_router(refer_routes.api_router, dependencies=signed_in)
     app.include_router(refer_routes.pages_router, default_response_class=HTMLResponse,
+                       dependencies=signed_in)
+    app.include_router(money_routes.api_router, dependencies=signed_in)
+    app.include_router(money_routes.pages_router, default_response_class=HTMLResponse,
                        dependencies=signed_in)
     return app
