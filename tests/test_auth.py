@@ -104,9 +104,12 @@ EXPECTED: dict[str, dict[tuple[str, str], str]] = {
         ("user", "read"): "organisation", ("user", "create"): "organisation",
         ("user", "update"): "organisation", ("user", "delete"): "organisation",
         ("organisation", "read"): "organisation", ("organisation", "update"): "organisation",
+        ("stats", "read"): "organisation",
     },
     "case_worker": {
-        (r, a): "own" for r in ("case", "person", "referral") for a in ("read", "create", "update")
+        **{(r, a): "own" for r in ("case", "person", "referral")
+           for a in ("read", "create", "update")},
+        ("link_review", "read"): "own", ("link_review", "review"): "own",
     },
     "supervisor": {
         ("case", "read"): "organisation", ("case", "update"): "team",
@@ -115,6 +118,7 @@ EXPECTED: dict[str, dict[tuple[str, str], str]] = {
         ("referral", "update"): "team", ("referral", "review"): "team",
         ("link_review", "read"): "organisation", ("link_review", "review"): "organisation",
         ("import", "read"): "organisation", ("import", "create"): "organisation",
+        ("stats", "read"): "organisation", ("stats", "export"): "organisation",
         ("alert", "read"): "organisation", ("alert", "update"): "organisation",
         ("alert", "export"): "organisation",
     },
@@ -122,6 +126,7 @@ EXPECTED: dict[str, dict[tuple[str, str], str]] = {
         ("case", "read"): "organisation", ("person", "read"): "organisation",
         ("stats", "read"): "organisation", ("stats", "export"): "organisation",
         ("alert", "read"): "organisation", ("alert", "update"): "own",
+        ("link_review", "read"): "organisation",
     },
     "data_officer": {
         ("import", "read"): "organisation", ("import", "create"): "organisation",
@@ -134,10 +139,11 @@ EXPECTED: dict[str, dict[tuple[str, str], str]] = {
 
 VISIBLE: dict[str, dict[str, str]] = {
     "administrator": {},
-    "case_worker": {"case": "full", "person": "full", "referral": "full"},
+    "case_worker": {"case": "full", "person": "full", "referral": "full", "link_review": "full"},
     "supervisor": {"case": "full", "person": "full", "referral": "full", "link_review": "full",
                    "import": "full"},
-    "analyst": {"case": "pseudonymised", "person": "pseudonymised"},
+    "analyst": {"case": "pseudonymised", "person": "pseudonymised",
+                "link_review": "pseudonymised"},
     "data_officer": {"case": "pseudonymised", "person": "pseudonymised", "import": "full"},
     "auditor": {},
 }
