@@ -80,11 +80,13 @@ def _statistics(settings: Settings, store: Store, console: Console) -> None:
 
 
 def _money(settings: Settings, store: Store, console: Console) -> None:
-    from maillon.money.api import demo_scan
+    from maillon.money.api import demo_queue
 
-    result = demo_scan(settings.data_dir)
+    result = demo_queue(settings, store, organisation=DEMO_ORGANISATION)
+    queue = result.get("queue", {})
     console.print(f"Scanned {result.get('transactions', '?')} synthetic transactions: "
-                  f"{result.get('alerts', '?')} alerts in {result.get('alerts_file', '?')}")
+                  f"{result.get('alerts', '?')} alerts ({queue.get('loaded', 0)} new in the "
+                  "queue at /money/alerts)")
 
 
 def _identify(settings: Settings, store: Store, console: Console) -> None:
