@@ -24,6 +24,7 @@ from maillon import __version__, cli_backup, cli_security
 from maillon.auth.context import Security, operator_name
 from maillon.core.errors import MaillonError
 from maillon.core.settings import Settings, load_settings
+from maillon.link import cli as link_cli
 from maillon.money import cli as money_cli
 from maillon.privacy import cli as privacy_cli
 from maillon.refer import cli as refer_cli
@@ -45,6 +46,7 @@ app.add_typer(cli_security.keys_app, name="keys")
 app.add_typer(cli_security.audit_app, name="audit")
 app.add_typer(privacy_cli.subjects_app, name="subjects")
 app.add_typer(privacy_cli.extracts_app, name="extracts")
+app.add_typer(link_cli.link_app, name="link")
 app.add_typer(money_cli.app, name="money")
 synth_app.command("transactions")(money_cli.synth_transactions)
 app.add_typer(refer_cli.screenings_app, name="screenings")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import maillon.auth.models
 import maillon.identify.models
+import maillon.link.models
 import maillon.money.models
 import maillon.refer.models
 import maillon.stats.models  # noqa: F401

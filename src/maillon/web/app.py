@@ -17,6 +17,7 @@ from maillon.auth.context import Security
 from maillon.core.errors import FieldError, MaillonError, error_body
 from maillon.core.settings import Settings
 from maillon.identify import routes as identify_routes
+from maillon.link import routes as link_routes
 from maillon.money import routes as money_routes
 from maillon.refer import routes as refer_routes
 from maillon.stats import routes as stats_routes
@@ -84,6 +85,9 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.include_router(auth_routes.pages_router, default_response_class=HTMLResponse)
     app.include_router(pages.router, default_response_class=HTMLResponse, dependencies=signed_in)
     app.include_router(stats_routes.api_router, dependencies=signed_in)
+    app.include_router(link_routes.api_router, dependencies=signed_in)
+    app.include_router(link_routes.pages_router, default_response_class=HTMLResponse,
+                       dependencies=signed_in)
     app.include_router(stats_routes.pages_router, default_response_class=HTMLResponse,
                        dependencies=signed_in)
     app.include_router(identify_routes.api_router, dependencies=signed_in)

@@ -1,0 +1,1 @@
+"""Record linkage of persons across organisations (Splink), stable clusters, review queue."""
