@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from maillon.collect import api as collect
+from maillon.core.settings import Settings
 from maillon.store import models as m
 from maillon.store.api import Store
 from tests.auth_helpers import organisation_id, sign_in
@@ -397,3 +398,24 @@ def test_profile_must_be_a_builtin_one(client: TestClient, tmp_path: Path) -> No
                                data={"profile": str(profile)}, follow_redirects=False)
     assert response.status_code == 422
     assert "unknown profile" in response.text
+
+
+def test_case_view_shows_the_persons_linked_records(client: TestClient, imported: str,
+                                                    store: Store, settings: Settings,
+                                                    tmp_path: Path) -> None:
+    from maillon.auth.context import Security
+    from maillon.link.api import run
+
+    owner = organisation_id(store, "Harbour Police")
+    twin = ["H-2,C-901,Harbour Police,Victim,Amina,Okafor,1994-03-02,Female,NG,,ForcedLabour,"
+            "FR,Active,2023-06-01"]
+    assert collect.import_file(store.engine, write_csv(tmp_path, "twin.csv", twin),
+                               collect.ImportOptions(owner_organisation_id=owner)
+                               ).status == "committed"
+    security = Security.open(settings)
+    with security.audit.audit_scope(store.engine) as conn:
+        run(conn, keys=security.keys, audit=security.audit, actor="ops", source="test")
+    html = client.get(case_link(client.get("/cases").text, "C-100")).text
+    assert "Same person, linked" in html
+    assert "Harbour Police (a record you may not open)" in html
+    assert "H-2" not in html and "C-901" not in html, "no detail of a case outside the scope"

@@ -70,6 +70,12 @@ def shared_reference() -> Path | None:
     return root / "reference" if (root / "reference").is_dir() else None
 
 
+def _link(settings: Settings, store: Store, console: Console) -> None:
+    from maillon.link.api import demo_link
+
+    demo_link(store, settings, console)
+
+
 def _statistics(settings: Settings, store: Store, console: Console) -> None:
     from maillon.stats.api import demo_statistics
 
@@ -97,6 +103,7 @@ def _identify(settings: Settings, store: Store, console: Console) -> None:
 
 
 STEPS: tuple[tuple[str, Callable[[Settings, Store, Console], None]], ...] = (
+    ("Link", _link),
     ("Count", _statistics),
     ("Follow the money", _money),
     ("Identify and refer", _identify),

@@ -191,7 +191,9 @@ def demo_statistics(settings: Settings, store: Store, *, console: Console,
         console.print(f"Imported {imported.rows:,} GLOTIP figures from {glotip_file.name}")
     report = publish_report(store.engine, settings.data_dir / "stats-report", user="demo")
     data = load_case_data(store.engine)
-    console.print(f"Statistics: {len(report.tables)} protected tables over {data.records:,} "
-                  f"{'linked persons' if data.linked else 'records'}; report in {report.html} "
-                  f"and {report.pdf}; dashboard at /stats")
+    units = data.con.execute("SELECT COUNT(*) FROM units").fetchall()[0][0]
+    counted = (f"{units:,} linked persons ({data.records:,} records)" if data.linked
+               else f"{data.records:,} records")
+    console.print(f"Statistics: {len(report.tables)} protected tables over {counted}; report "
+                  f"in {report.html} and {report.pdf}; dashboard at /stats")
     return report

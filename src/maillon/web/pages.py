@@ -325,6 +325,29 @@ def _person(p: collect.PersonView) -> dict[str, Any]:
     }
 
 
+def _add_linked(session: Session, caller: Caller, persons: list[dict[str, Any]]) -> None:
+    """Each person's other records in its linkage cluster (``maillon link run``).
+
+    Another organisation's record shows only that organisation's name: its record id and case
+    link appear only when the caller may read that case (need to know).
+    """
+    from maillon.link.api import linked_persons
+
+    linked = linked_persons(session.connection(), [p["id"] for p in persons])
+    case_ids = {lp.case_id for found in linked.values() for lp in found if lp.case_id}
+    visible = set(session.scalars(select(m.Case.id).where(
+        m.Case.id.in_(case_ids), case_condition(caller)))) if case_ids else set()
+    for p in persons:
+        p["linked"] = [
+            {"organisation": lp.organisation,
+             "record": lp.source_record_id if lp.case_id in visible else None,
+             "case_id": lp.case_id if lp.case_id in visible else None,
+             "probability": (f"{lp.match_probability:.2f}"
+                             if lp.match_probability is not None else "")}
+            for lp in linked.get(p["id"], [])
+        ]
+
+
 def _event(e: dict[str, Any]) -> dict[str, Any]:
     start, end = e.get("date_from"), e.get("date_to")
     when = _when(start) if start == end or end is None else f"{_when(start)} to {_when(end)}"
@@ -348,6 +371,7 @@ def case_page(request: Request, case_id: str, session: SessionDep, caller: Calle
     except NotFound as exc:
         return error_page(request, 404, exc.message, exc.details)
     persons = [_person(p) for p in detail.persons]
+    _add_linked(session, caller, persons)
     names = {p["id"]: p["name"] for p in persons}
     s = detail.summary
     return render(request, "case_detail.html", {
