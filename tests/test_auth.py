@@ -105,6 +105,8 @@ EXPECTED: dict[str, dict[tuple[str, str], str]] = {
         ("user", "update"): "organisation", ("user", "delete"): "organisation",
         ("organisation", "read"): "organisation", ("organisation", "update"): "organisation",
         ("stats", "read"): "organisation",
+        ("supplier", "read"): "organisation", ("supplier", "create"): "organisation",
+        ("supplier", "review"): "organisation",
     },
     "case_worker": {
         **{(r, a): "own" for r in ("case", "person", "referral")
@@ -121,6 +123,8 @@ EXPECTED: dict[str, dict[tuple[str, str], str]] = {
         ("stats", "read"): "organisation", ("stats", "export"): "organisation",
         ("alert", "read"): "organisation", ("alert", "update"): "organisation",
         ("alert", "export"): "organisation",
+        ("supplier", "read"): "organisation", ("supplier", "create"): "organisation",
+        ("supplier", "review"): "organisation",
     },
     "analyst": {
         ("case", "read"): "organisation", ("person", "read"): "organisation",
@@ -138,10 +142,10 @@ EXPECTED: dict[str, dict[tuple[str, str], str]] = {
 }  # fmt: skip
 
 VISIBLE: dict[str, dict[str, str]] = {
-    "administrator": {},
+    "administrator": {"supplier": "full"},
     "case_worker": {"case": "full", "person": "full", "referral": "full", "link_review": "full"},
     "supervisor": {"case": "full", "person": "full", "referral": "full", "link_review": "full",
-                   "import": "full"},
+                   "import": "full", "supplier": "full"},
     "analyst": {"case": "pseudonymised", "person": "pseudonymised",
                 "link_review": "pseudonymised"},
     "data_officer": {"case": "pseudonymised", "person": "pseudonymised", "import": "full"},

@@ -28,6 +28,7 @@ from maillon.link import cli as link_cli
 from maillon.money import cli as money_cli
 from maillon.privacy import cli as privacy_cli
 from maillon.refer import cli as refer_cli
+from maillon.screen import cli as screen_cli
 from maillon.stats import cli as stats_cli
 from maillon.store.api import Store, open_store
 from maillon.store.crypto import FieldCipher
@@ -53,7 +54,9 @@ app.add_typer(refer_cli.screenings_app, name="screenings")
 app.add_typer(refer_cli.refer_app, name="refer")
 app.add_typer(refer_cli.partners_app, name="partners")
 app.add_typer(refer_cli.jobs_app, name="jobs")
+app.add_typer(screen_cli.screen_app, name="screen")
 app.add_typer(stats_cli.app, name="stats")
+app.add_typer(screen_cli.lists_app, name="lists")
 app.command("backup")(cli_backup.backup)
 app.command("restore")(cli_backup.restore)
 

@@ -11,6 +11,7 @@ import maillon.identify.models
 import maillon.link.models
 import maillon.money.models
 import maillon.refer.models
+import maillon.screen.models
 import maillon.stats.models  # noqa: F401
 import maillon.store.audit_models
 import maillon.store.crypto_models

@@ -20,6 +20,7 @@ from maillon.identify import routes as identify_routes
 from maillon.link import routes as link_routes
 from maillon.money import routes as money_routes
 from maillon.refer import routes as refer_routes
+from maillon.screen import routes as screen_routes
 from maillon.stats import routes as stats_routes
 from maillon.store.api import Store
 from maillon.store.crypto import FieldCipher
@@ -95,6 +96,9 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
                        dependencies=signed_in)
     app.include_router(refer_routes.api_router, dependencies=signed_in)
     app.include_router(refer_routes.pages_router, default_response_class=HTMLResponse,
+                       dependencies=signed_in)
+    app.include_router(screen_routes.api_router, dependencies=signed_in)
+    app.include_router(screen_routes.pages_router, default_response_class=HTMLResponse,
                        dependencies=signed_in)
     app.include_router(money_routes.api_router, dependencies=signed_in)
     app.include_router(money_routes.pages_router, default_response_class=HTMLResponse,

@@ -1,0 +1,133 @@
+"""Text normalisation for matching: ASCII folding (ICU for non-Latin scripts), tokens, keys."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import jellyfish
+from normality import ascii_text
+from rigour.names import replace_org_types_compare
+
+_LATIN_EXTRA = str.maketrans({"ß": "ss", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "ł": "l",
+                              "Ł": "L", "đ": "d", "Đ": "D", "ı": "i", "œ": "oe", "Œ": "OE",
+                              "þ": "th", "ð": "d", "’": "'", "‘": "'", "ʼ": "'", "ʿ": "",
+                              "ʾ": ""})
+_CYRILLIC = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya", "і": "i",
+    "ї": "yi", "є": "ye", "ґ": "g", "ў": "u", "ј": "j", "љ": "lj", "њ": "nj", "ћ": "c",
+    "ђ": "dj", "џ": "dz"})
+"""Cyrillic to Latin close to BGN/PCGN, the spelling sanctions lists use (ICU's ASCII form
+drops the h of ch/sh/kh, which the lists keep)."""
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_VOWELS = re.compile(r"[aeiouyw]+")
+_REPEAT = re.compile(r"(.)\1+")
+
+
+def script_of(text: str) -> str | None:
+    """``None`` for Latin (or no letters); else the first non-Latin script seen."""
+    for ch in text:
+        if ch.isascii() or not ch.isalpha():
+            continue
+        name = unicodedata.name(ch, "")
+        if name.startswith("LATIN"):
+            continue
+        if name.startswith("ARABIC"):
+            return "Arab"
+        if name.startswith("CYRILLIC"):
+            return "Cyrl"
+        if name.startswith("CJK") or name.startswith("HIRAGANA") or name.startswith("KATAKANA"):
+            return "Hani"
+        if name.startswith("HANGUL"):
+            return "Hang"
+        if name.startswith("GREEK"):
+            return "Grek"
+        return "Other"
+    return None
+
+
+@lru_cache(maxsize=1 << 18)
+def fold(text: str) -> str:
+    """Lower-case ASCII of ``text``: plain ASCII as is, Latin by stripping accents, other
+    scripts through ICU transliteration (normality.ascii_text)."""
+    if text.isascii():
+        return text.lower()
+    text = text.translate(_LATIN_EXTRA)
+    if script_of(text) is None:
+        decomposed = unicodedata.normalize("NFKD", text)
+        stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+        if stripped.isascii():
+            return stripped.lower()
+    if script_of(text) == "Arab":  # ta marbuta is written -a / -ah in Latin spellings
+        text = text.replace("ة", "ه").replace("ع", "").replace("ء", "").replace("ظ", "ض")
+    if script_of(text) == "Cyrl":
+        text = text.lower().translate(_CYRILLIC)
+    return (ascii_text(text) or "").lower()
+
+
+@lru_cache(maxsize=1 << 18)
+def tokens(text: str) -> tuple[str, ...]:
+    """Folded alphanumeric tokens of a name (punctuation and hyphens split tokens)."""
+    folded = fold(text).replace("'", "").replace("?", "")
+    found = tuple(t for t in _NON_ALNUM.split(folded) if t)
+    if script_of(text) == "Arab":  # the article is written joined: altkryty -> al tkryty
+        split: list[str] = []
+        for t in found:
+            if t.startswith("wal") and len(t) > 5:  # wa-l-: "and the"
+                split.extend(("wa", "al", t[3:]))
+            elif t.startswith("al") and len(t) > 4:
+                split.extend(("al", t[2:]))
+            else:
+                split.append(t)
+        found = tuple(split)
+    return found
+
+
+@lru_cache(maxsize=1 << 19)
+def skeleton(token: str) -> str:
+    """Consonant skeleton: a folded token without vowels (nor w/y), repeated letters merged,
+    a few spelling equivalences folded (ph=f, q=k, c=k, z=s, j~dj, ou...). Arabic and Hebrew
+    scripts write no short vowels, so the skeleton of a transliterated name meets the
+    skeleton of its Latin spelling."""
+    t = token.replace("ph", "f").replace("dj", "j").replace("ck", "k")
+    for a, b in (("sh", "S"), ("ch", "C"), ("zh", "j"), ("kh", "h"), ("gh", "g"), ("dh", "d"),
+                 ("th", "t"), ("ts", "s")):
+        t = t.replace(a, b)
+    t = t.replace("q", "k").replace("c", "k").replace("z", "s").replace("v", "f")
+    t = t.replace("x", "ks")
+    t = _VOWELS.sub("", t) or t[:1]
+    if len(t) > 2 and t.endswith("h"):
+        t = t[:-1]
+    return _REPEAT.sub(r"\1", t)
+
+
+@lru_cache(maxsize=1 << 19)
+def phonetic(token: str) -> str:
+    """Metaphone key of a folded token ('' for digits or very short tokens)."""
+    if len(token) < 3 or not token.isalpha():
+        return ""
+    return str(jellyfish.metaphone(token))
+
+
+@lru_cache(maxsize=1 << 18)
+def org_tokens(text: str) -> tuple[str, ...]:
+    """Tokens of an organisation name with legal forms in one short form (rigour's data:
+    ``Limited Liability Company`` -> ``llc``, ``Aktiengesellschaft`` -> ``ag``)."""
+    return tokens(str(replace_org_types_compare(text)))
+
+
+_LOOSE = str.maketrans({"q": "k", "c": "k", "z": "s", "v": "f", "x": "s", "h": None,
+                        "t": "d", "g": "j", "p": "b",
+                        "a": None, "e": None, "i": None, "o": None, "u": None, "y": None,
+                        "w": None})
+
+
+@lru_cache(maxsize=1 << 19)
+def loose_skeleton(token: str) -> str:
+    """Looser skeleton for names across scripts: also without ``h`` (transliterations differ
+    on digraphs: Arabic ``tḥ`` folds to ``th`` like Latin ``th``)."""
+    return _REPEAT.sub(r"\1", token.replace("ch", "s").translate(_LOOSE))
