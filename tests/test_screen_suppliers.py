@@ -91,7 +91,14 @@ def test_register_review_silence_and_rescreen(store: Store, settings: Settings,
     changed = [dict(LIST[0], properties={**LIST[0]["properties"],
                                          "alias": ["Golden Harvest Manpower"]}), LIST[1]]
     load_test_list(store, tmp_path, changed, audit=security)
-    totals = service.rescreen_all(store, audit=audit, cipher=cipher)
+    from datetime import date
+
+    from maillon.jobs import JOBS
+    from maillon.refer.jobs import JobContext, run_jobs
+
+    (job,) = run_jobs(JobContext(settings, store, security, date.today()), JOBS,
+                      only="supplier_rescreening")  # what `maillon jobs run` does
+    totals = job.counts
     assert totals == {"suppliers": 2, "new_alerts": 1, "pending_review": 1, "blocked": 0}
     with store.sessions() as session:
         ((alert2, supplier),) = service.alerts(session, org, cipher)

@@ -85,6 +85,16 @@ def _statistics(settings: Settings, store: Store, console: Console) -> None:
                     glotip_file=glotip if glotip and glotip.is_file() else None)
 
 
+def _screen(settings: Settings, store: Store, console: Console) -> None:
+    from maillon.screen.api import run_demo as screen_demo
+
+    with store.sessions() as session:
+        org_id = find_organisation(session, DEMO_ORGANISATION).id
+    reference = shared_reference()
+    screen_demo(settings, store, organisation_id=org_id, console=console,
+                folder=reference / "sanctions" if reference else None)
+
+
 def _money(settings: Settings, store: Store, console: Console) -> None:
     from maillon.money.api import demo_queue
 
@@ -105,6 +115,7 @@ def _identify(settings: Settings, store: Store, console: Console) -> None:
 STEPS: tuple[tuple[str, Callable[[Settings, Store, Console], None]], ...] = (
     ("Link", _link),
     ("Count", _statistics),
+    ("Screen suppliers", _screen),
     ("Follow the money", _money),
     ("Identify and refer", _identify),
 )

@@ -324,7 +324,8 @@ def jobs_run(
     only: Annotated[str | None, typer.Option(help="Run this job only.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Run the scheduled jobs (overdue workflow cases and reminders, ...)."""
+    """Run the scheduled jobs (overdue workflow cases and reminders, supplier re-screening)."""
+    from maillon.jobs import JOBS
     from maillon.refer.jobs import JobContext, run_jobs
 
     settings: Settings = ctx.obj
@@ -332,7 +333,7 @@ def jobs_run(
     try:
         reports = run_jobs(JobContext(settings, store, Security.open(settings),
                                       date.fromisoformat(today) if today else date.today(),
-                                      operator_name(settings)), only=only)
+                                      operator_name(settings)), JOBS, only=only)
     finally:
         store.close()
     if as_json:
@@ -347,7 +348,7 @@ def jobs_run(
 @jobs_app.command("list")
 def jobs_list() -> None:
     """The jobs `maillon jobs run` runs, in order."""
-    from maillon.refer.jobs import JOBS
+    from maillon.jobs import JOBS
 
     for job in JOBS:
         out.print(f"{job.__name__}: {(job.__doc__ or '').strip().splitlines()[0]}")
