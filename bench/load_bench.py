@@ -109,7 +109,7 @@ def run_one(label: str, rate: int, seconds: int, records: int, url: str | None) 
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"
-            for _ in range(100):
+            for _ in range(300):  # importing every capability takes seconds on 2 cores
                 try:
                     if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
                         break
