@@ -78,6 +78,25 @@ _FIELD = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LIMITS = {"actor": 100, "actor_organisation_id": 32, "resource_id": 200, "source": 100}
 _process_lock = threading.Lock()
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_writers_guard = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> contextlib.AbstractContextManager[object]:
+    """SQLite: one audited transaction at a time per engine in this process.
+
+    SQLite has a single writer anyway; without this, concurrent request threads all wait in
+    SQLite's busy handler, which sleeps in growing steps, and throughput collapses under load.
+    Queuing on a lock here hands the write lock over at once. PostgreSQL needs nothing (its
+    appenders queue on an advisory lock).
+    """
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    with _writers_guard:
+        lock = _sqlite_writers.get(engine)
+        if lock is None:
+            lock = _sqlite_writers[engine] = threading.RLock()
+    return lock
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,7 +465,7 @@ class AuditLog:
         On an exception the transaction rolls back (with its audit entries) and the anchor is
         left as it was.
         """
-        with engine.connect() as conn:
+        with _writer_lock(engine), engine.connect() as conn:
             try:
                 with conn.begin():
                     yield conn

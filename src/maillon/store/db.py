@@ -32,6 +32,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+POOL_SIZE = 20
+POOL_OVERFLOW = 40
+"""Connections kept open, and extra ones allowed under load (see ``maillon.web.app``: a
+request may hold three, and at most 16 requests run at once)."""
+
+
 def make_engine(url: str, *, schema: str | None = None) -> Engine:
     """An engine for ``url``; for PostgreSQL, ``schema`` (created if missing) becomes the path."""
     parsed = make_url(url)
@@ -41,7 +47,10 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        pool: dict[str, Any] = {}
+        if parsed.database and parsed.database != ":memory:":
+            pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+        engine = create_engine(url, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if backend == "postgresql":
@@ -54,7 +63,8 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             bootstrap.dispose()
             connect_args["options"] = f"-csearch_path={schema}"
-        return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        return create_engine(url, connect_args=connect_args, pool_pre_ping=True,
+                             pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     raise ConfigurationError(
         f"unsupported database {backend!r}: use sqlite:///FILE or postgresql+psycopg://..."
     )

@@ -6,10 +6,12 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlencode
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from maillon import __version__
 from maillon.auth.api import AuthenticationFailed
@@ -32,6 +34,32 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
         "accept", ""
     )
+
+
+MAX_CONCURRENT_REQUESTS = 16
+"""Requests processed at once; the others wait their turn in arrival order. A request holds up
+to three store connections for its whole life (sign-in check, its session, and the audit
+entry's own transaction), so the store's pool (``maillon.store.db``: 20 + 40 overflow) must
+hold three per request: without this bound, a burst of requests each takes a first connection
+and then all wait for a second one until the pool times out (seen in the load test)."""
+
+
+class _ConcurrencyLimit:
+    """Pure ASGI middleware: at most ``limit`` HTTP requests inside the app at once."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._slots: anyio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._slots is None:
+            self._slots = anyio.Semaphore(self.limit)
+        async with self._slots:
+            await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings, store: Store) -> FastAPI:
@@ -103,4 +131,5 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.include_router(money_routes.api_router, dependencies=signed_in)
     app.include_router(money_routes.pages_router, default_response_class=HTMLResponse,
                        dependencies=signed_in)
+    app.add_middleware(_ConcurrencyLimit, limit=MAX_CONCURRENT_REQUESTS)
     return app
