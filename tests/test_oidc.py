@@ -155,5 +155,13 @@ def test_refusals(case: str, provider: FakeProvider, oidc_client: TestClient,
         assert action.scalar_one() == "login_failed"
 
 
+def test_a_forged_state_cookie_is_refused(provider: FakeProvider, oidc_client: TestClient
+                                          ) -> None:
+    oidc_client.cookies.set("maillon_oidc", "bm90IGpzb24.0000", path="/login/oidc")
+    refused = oidc_client.get("/login/oidc/callback", params={"code": "c", "state": "s"},
+                              follow_redirects=False)
+    assert refused.status_code == 401
+
+
 def test_not_configured_is_not_found(client: TestClient) -> None:
     assert client.get("/login/oidc", follow_redirects=False).status_code == 404

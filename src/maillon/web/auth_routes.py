@@ -191,10 +191,12 @@ def _open_state(security: Security, cookie: str) -> dict[str, str] | None:
     expected = hmac.new(_state_key(security), body.encode(), hashlib.sha256).hexdigest()
     if not mac or not hmac.compare_digest(mac, expected):
         return None
-    pending: dict[str, str] = json.loads(base64.urlsafe_b64decode(body))
-    if time.time() - float(pending.get("at", "0")) > OIDC_MAX_AGE_S:
+    try:
+        pending: dict[str, str] = json.loads(base64.urlsafe_b64decode(body))
+        expired = time.time() - float(pending.get("at", "0")) > OIDC_MAX_AGE_S
+    except (ValueError, TypeError, AttributeError):  # binascii.Error is a ValueError
         return None
-    return pending
+    return None if expired else pending
 
 
 def _callback_url(request: Request) -> str:
