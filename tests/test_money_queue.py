@@ -138,7 +138,7 @@ def test_supervisor_workflow_notes_encrypted_and_audited(
     assert r.json()["status"] == "escalated"
     assert r.json()["status_reason"] == "Cycle confirmed with bank Y"
     r = client.post(f"/api/v1/money/alerts/{alert_id}/notes",
-                    json={"body": "Holder of A2 named in case C-1"})
+                    json={"body": "Holder of account A2 named in case C-1"})
     assert r.status_code == 201
     xml = client.get(f"/api/v1/money/alerts/{alert_id}/goaml")
     assert xml.status_code == 200
@@ -148,7 +148,7 @@ def test_supervisor_workflow_notes_encrypted_and_audited(
         stored = conn.execute(text("SELECT body FROM money_alert_note")).scalar_one()
         reason = conn.execute(text("SELECT status_reason FROM money_alert WHERE id = :i"),
                               {"i": alert_id}).scalar_one()
-        assert stored.startswith("v1.") and "A2" not in stored
+        assert stored.startswith("v1.") and "Holder of account" not in stored
         assert reason.startswith("v1.") and "bank" not in reason
         entries = read_entries(conn, limit=50, offset=0)
     actions = [(e.action, e.resource) for e in entries if e.actor == "sam.supervisor"]
@@ -160,7 +160,7 @@ def test_supervisor_workflow_notes_encrypted_and_audited(
         "investigating", "escalated"])
     assert "money_alert.status_reason" in escalation.fields
     notes = client.get(f"/api/v1/money/alerts/{alert_id}").json()["notes"]
-    assert notes[0]["body"] == "Holder of A2 named in case C-1"
+    assert notes[0]["body"] == "Holder of account A2 named in case C-1"
 
 
 def test_analyst_may_work_own_alerts_case_worker_may_not(
