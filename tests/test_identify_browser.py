@@ -4,16 +4,11 @@ refers with consent, and the receiving organisation sees only the permitted fiel
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
-import uvicorn
 
 from maillon.core.settings import Settings
 from maillon.identify.context import Actor, write_scope
@@ -21,51 +16,12 @@ from maillon.refer.service import add_provider
 from maillon.store.api import Store
 from tests.auth_helpers import PASSWORD, make_user, organisation_id
 from tests.identify_helpers import tools_for
+from tests.test_browser import base_url, browser  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} not found"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def base_url(settings: Settings, store: Store) -> Iterator[str]:
-    from maillon.web.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1",
-                                           port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-def _page(browser: Any, base_url: str, width: int = 390) -> Any:
+def _page(browser: Any, base_url: str, width: int = 390) -> Any:  # noqa: F811
     context = browser.new_context(viewport={"width": width, "height": 850})
     context.set_default_timeout(10_000)
     context.route("**/*", lambda route: route.continue_()
@@ -73,7 +29,7 @@ def _page(browser: Any, base_url: str, width: int = 390) -> Any:
     return context.new_page()
 
 
-def _sign_in(page: Any, base_url: str, store: Store, username: str, org: str,
+def _sign_in(page: Any, base_url: str, store: Store, username: str, org: str,  # noqa: F811
              path: str) -> None:
     secret = make_user(store, username=username, role="case_worker", organisation=org)
     page.goto(base_url + path)
@@ -85,7 +41,7 @@ def _sign_in(page: Any, base_url: str, store: Store, username: str, org: str,
     page.wait_for_url(base_url + path)
 
 
-def test_screen_refer_and_receive(browser: Any, base_url: str, settings: Settings,
+def test_screen_refer_and_receive(browser: Any, base_url: str, settings: Settings,  # noqa: F811
                                   store: Store, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 

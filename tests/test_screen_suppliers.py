@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -28,24 +26,6 @@ LIST: list[dict[str, Any]] = [
     {"id": "T-2", "schema": "Person", "properties": {"name": ["Ivan Petrovich Sidorov"],
                                                      "birthDate": ["1966-02-01"]}},
 ]
-SUPPLIER_GRANT = {"fields": "full",
-                  "actions": {"read": "organisation", "create": "organisation",
-                              "review": "organisation"}}
-
-
-@pytest.fixture
-def supplier_roles(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The ``supplier`` grants the lead adds to roles.py / roles.yaml (see docs/screen.md)."""
-    from maillon.auth import roles as r
-
-    data = yaml.safe_load(resources.files("maillon.auth").joinpath("roles.yaml").read_text())
-    for role in ("supervisor", "administrator"):
-        data["roles"][role]["resources"].setdefault("supplier", SUPPLIER_GRANT)
-    monkeypatch.setattr(r, "RESOURCES", tuple(dict.fromkeys((*r.RESOURCES, "supplier"))))
-    parsed = r.parse_roles(data)
-    monkeypatch.setattr(r, "roles", lambda: parsed)
-
-
 def load_test_list(store: Store, tmp_path: Path, entries: list[dict[str, Any]] = LIST,
                    audit: Security | None = None) -> None:
     path = tmp_path / "trafficking.ftm.json"
@@ -125,8 +105,7 @@ def test_supplier_csv(tmp_path: Path) -> None:
 
 
 @pytest.mark.database
-def test_api_and_pages(client: TestClient, store: Store, tmp_path: Path,
-                       supplier_roles: None) -> None:
+def test_api_and_pages(client: TestClient, store: Store, tmp_path: Path) -> None:
     load_test_list(store, tmp_path)
     response = client.post("/api/v1/screen/suppliers", json={
         "reference": "R-9", "name": "Sidorov Ivan", "schema": "Person",
@@ -156,8 +135,7 @@ def test_api_and_pages(client: TestClient, store: Store, tmp_path: Path,
 
 
 @pytest.mark.database
-def test_roles_without_grant_are_refused(anonymous_client: TestClient, store: Store,
-                                         supplier_roles: None) -> None:
+def test_roles_without_grant_are_refused(anonymous_client: TestClient, store: Store) -> None:
     from tests.auth_helpers import sign_in
 
     sign_in(anonymous_client, store, username="ana.analyst", role="analyst")
