@@ -11,7 +11,8 @@ from sqlalchemy.orm import aliased
 
 from maillon.core.settings import Settings
 from maillon.link.dedupe import DedupeReport, dedupe_file
-from maillon.link.engine import DEFAULT_THRESHOLD, LinkResult, link
+from maillon.link.defaults import DEFAULT_THRESHOLD
+from maillon.link.engine import LinkResult, link
 from maillon.link.prepare import INPUT_COLUMNS, prepare, read_records
 from maillon.link.service import REVIEW_BAND, RunReport, decide, run
 from maillon.store import models as m

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from maillon.core.errors import MaillonError
-from maillon.link.engine import DEFAULT_THRESHOLD
+from maillon.link.defaults import DEFAULT_THRESHOLD
 
 link_app = typer.Typer(help="Record linkage of persons (Splink).", no_args_is_help=True)
 err = Console(stderr=True)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from maillon.link.engine import DEFAULT_THRESHOLD, LinkResult, link
+from maillon.link.defaults import DEFAULT_THRESHOLD
+from maillon.link.engine import LinkResult, link
 from maillon.link.prepare import read_records
 
 OUTPUT_COLUMNS = ("record_id", "cluster_id", "match_probability")

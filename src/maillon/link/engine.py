@@ -22,13 +22,12 @@ from scipy.sparse.csgraph import connected_components
 from splink import DuckDBAPI, Linker, SettingsCreator
 
 from maillon.link import model as mdl
+from maillon.link.defaults import DEFAULT_THRESHOLD
 
 log = logging.getLogger(__name__)
 
 Backend = Literal["duckdb", "spark"]
 
-DEFAULT_THRESHOLD = 0.9
-"""Maillon model's operating point (match probability), calibrated on ``bench/link_bench.py``."""
 
 PROBABILITY_DECIMALS = 6
 """Probabilities are rounded so that the output is byte-identical across runs and backends."""

@@ -20,7 +20,8 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from maillon.core.ids import new_id
 from maillon.core.timeutil import utcnow
-from maillon.link.engine import DEFAULT_THRESHOLD, LinkResult, cluster, link
+from maillon.link.defaults import DEFAULT_THRESHOLD
+from maillon.link.engine import LinkResult, cluster, link
 from maillon.link.models import (
     LinkCluster,
     LinkClusterEvent,

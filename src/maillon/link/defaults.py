@@ -1,0 +1,4 @@
+"""Constants of the link capability that must import without Splink (the CLI reads them)."""
+
+DEFAULT_THRESHOLD = 0.9
+"""Maillon model's operating point (match probability), calibrated on ``bench/link_bench.py``."""
