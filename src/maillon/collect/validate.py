@@ -68,7 +68,39 @@ def _check_range(value: dt.date) -> dt.date:
     return value
 
 
+_CACHE_LIMIT = 50_000
+"""Distinct values remembered per column by :func:`_memoised` (codes, countries, dates repeat)."""
+
+
+def _memoised(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``convert`` with its successful results remembered, up to :data:`_CACHE_LIMIT` values.
+
+    Only for converters of coded, country, date and yes/no cells, whose results are immutable
+    and whose distinct values are few; never for free text (names would pile up in memory).
+    A value that fails is converted again each time, so every bad row gets its own error.
+    """
+    cache: dict[str, Any] = {}
+
+    def cached(value: str) -> Any:
+        found = cache.get(value, cache)
+        if found is not cache:
+            return found
+        result = convert(value)
+        if len(cache) < _CACHE_LIMIT:
+            cache[value] = result
+        return result
+
+    return cached
+
+
 def _converter(spec: FieldSpec, cmap: ColumnMap | None) -> Callable[[str], Any]:
+    convert = _plain_converter(spec, cmap)
+    if spec.kind in ("text", "int"):
+        return convert
+    return _memoised(convert)
+
+
+def _plain_converter(spec: FieldSpec, cmap: ColumnMap | None) -> Callable[[str], Any]:
     kind = spec.kind
     date_format = cmap.date_format if cmap else None
     if kind == "text":

@@ -10,6 +10,7 @@ owns the transaction, which is what makes an import all or nothing.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, delete, insert, select
 from maillon.collect.fields import CODE_FIELDS
 from maillon.collect.profiles import FLAG_VOCABULARIES
 from maillon.collect.validate import PartialDate, Record
-from maillon.core.ids import id_block, new_id, slug
+from maillon.core.ids import id_block, id_maker, new_id, slug
 from maillon.store import models as m
 from maillon.store.base import Base, table_of
 from maillon.store.bulk import BulkInserter
@@ -70,6 +71,8 @@ _REFERRALS = tuple(
 _VICTIM_KEYS = ("victim.trafficking_status", "victim.status_decided_by",
                 "victim.relationship_to_trafficker", "victim.age_when_trafficked")
 _PERP_KEYS = ("perpetrator.entity_type", "perpetrator.age_at_offence", "perpetrator.role_details")
+_NO_VICTIM = (None, None, None, None)
+_NO_EVENT = (None,) * 6
 _CASE_KEYS = ("case.status", "case.registration_date", "case.closure_reason", "case.owner")
 
 
@@ -107,6 +110,7 @@ class BatchWriter:
         self._cases: dict[str, dict[str, str]] = {}
         self._cases_seen: set[str] = set()
         self._referral_keys: set[tuple[Any, ...]] = set()
+        self._new_id: Callable[[], str] = id_maker()
 
     # -- look-ups ---------------------------------------------------------------------------
 
@@ -151,6 +155,7 @@ class BatchWriter:
     def write(self, records: list[tuple[int, Record]]) -> tuple[int, int]:
         """Insert or update the records; returns ``(inserted, updated)``."""
         ids = id_block(len(records))
+        self._new_id = id_maker()
         rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         person_updates: list[tuple[Any, ...]] = []
         case_updates: dict[str, tuple[Any, ...]] = {}
@@ -214,7 +219,7 @@ class BatchWriter:
         case_id = cases.get(key)
         status, registered, closure, owner = (rec.get(k) for k in _CASE_KEYS)
         if case_id is None:
-            case_id = cases[key] = new_id()
+            case_id = cases[key] = self._new_id()
             is_new = True
         else:
             is_new = False
@@ -243,7 +248,7 @@ class BatchWriter:
             if dedupe in self._referral_keys:
                 continue
             self._referral_keys.add(dedupe)
-            rid = new_id()
+            rid = self._new_id()
             found = (organisation, _iso(when), reason,
                      seal(details, organisation_id=org_id, record_id=rid,
                           field="referral.details"),
@@ -262,8 +267,10 @@ class BatchWriter:
             if found:
                 codes.extend((pid, vocabulary, code) for code in found)
         role = rec.get("role", "Victim")
-        victim = tuple(rec.get(k) for k in _VICTIM_KEYS)
-        if role == "Victim" or any(v is not None for v in victim):
+        get = rec.get
+        victim = (get(_VICTIM_KEYS[0]), get(_VICTIM_KEYS[1]), get(_VICTIM_KEYS[2]),
+                  get(_VICTIM_KEYS[3]))
+        if role == "Victim" or victim != _NO_VICTIM:
             rows["victim_context"].append((pid, *victim))
         org_id = prov[0]
         entity, age, details = (rec.get(k) for k in _PERP_KEYS)
@@ -274,11 +281,12 @@ class BatchWriter:
                                     field="perpetrator_context.role_details"),
             ))
         for event_type, keys in _STAGES:
-            country, admin, city, place, start, end = (rec.get(k) for k in keys)
-            if country is None and admin is None and city is None and place is None \
-                    and start is None and end is None:
+            if not any(k in rec for k in keys):
                 continue
-            eid = new_id()
+            country, admin, city, place, start, end = stage = tuple(get(k) for k in keys)
+            if stage == _NO_EVENT:
+                continue
+            eid = self._new_id()
             sealed = self.cipher.encrypt(place, organisation_id=org_id, record_id=eid,
                                          field="trafficking_event.place")
             rows["trafficking_event"].append((
@@ -286,10 +294,10 @@ class BatchWriter:
                 _iso(start), _iso(end if end is not None else start),
             ))
         for plan_type in rec.get("support_plan.types", ()):
-            rows["support_plan"].append((new_id(), None, *prov, case_id, pid, plan_type))
+            rows["support_plan"].append((self._new_id(), None, *prov, case_id, pid, plan_type))
         given = rec.get("consent.given")
         if given is not None:
-            rows["consent"].append((new_id(), None, *prov, pid, "DataProcessing", given,
+            rows["consent"].append((self._new_id(), None, *prov, pid, "DataProcessing", given,
                                     _iso(rec.get("consent.date"))))
 
     def _record_history(self, person_updates: list[tuple[Any, ...]]) -> None:
