@@ -9,7 +9,9 @@ what protects it. For every role:
 * a role with a grant is not refused outright (it may still get 404 for an object outside its
   scope, or 422 for the empty request this test sends), and nothing ever answers 5xx.
 
-Object-level checks (another organisation's record is a 404) live with each capability's tests.
+The own / other organisation dimension (a record of another organisation is refused to every
+role, lists and searches never show one) is generated from the same route table in
+``tests/test_authorization_orgs.py``.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ def test_every_route_for_every_role(anonymous_client: TestClient, tokens: dict[s
         assert isinstance(route, APIRoute)
         resources = _resource(route.path)
         path = re.sub(r"\{[^}]+\}", "0" * 32, route.path)
-        for method in sorted(route.methods):
+        for method in sorted(route.methods or ()):
             if (method, route.path) in SKIPPED:
                 continue
             for role, token in tokens.items():
