@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import resource
 import sys
 import time
@@ -37,7 +38,8 @@ import pyarrow as pa
 
 from maillon.collect.synth import iter_records
 from maillon.link import model as mdl
-from maillon.link.engine import DEFAULT_THRESHOLD, link
+from maillon.link.defaults import DEFAULT_THRESHOLD
+from maillon.link.engine import PLAIN_SAMPLING, link
 from maillon.link.evaluate import score
 from maillon.link.prepare import prepare
 
@@ -76,18 +78,30 @@ def historical_table(shared: Path) -> tuple[pa.Table, dict[str, str]]:
     return table, dict(zip(df["unique_id"], df["cluster"], strict=True))
 
 
+def _cpu() -> float:
+    """CPU seconds of this process, all threads (DuckDB's included): less noisy than wall
+    time on a shared machine."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _stages(prep: float, result: Any) -> dict[str, float]:
+    return {"prepare": round(prep, 2), **{k: round(v, 2) for k, v in result.stages.items()}}
+
+
 def run_models(name: str, table: pa.Table, truth: dict[str, str], extra: tuple[str, ...],
                thresholds: tuple[float, ...]) -> dict[str, Any]:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     df = prepare(table, extra=extra)
-    prep = time.perf_counter() - t0
+    prep, prep_cpu = time.perf_counter() - t0, _cpu() - c0
     out: dict[str, Any] = {"dataset": name, "records": len(df), "prepare_s": round(prep, 2)}
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     mine = link(df, settings=mdl.person_settings(extra=extra), threshold=DEFAULT_THRESHOLD,
                 min_probability=min(thresholds))
-    mine_s = time.perf_counter() - t0 + prep
+    mine_s, mine_cpu = time.perf_counter() - t0 + prep, _cpu() - c0 + prep_cpu
     out["maillon"] = {"threshold": DEFAULT_THRESHOLD, "wall_s": round(mine_s, 2),
+                      "cpu_s": round(mine_cpu, 2), "stages_s": _stages(prep, mine),
                       "pairs_scored": len(mine.pairs),
                       **score(mine.cluster, truth).as_dict()}
     from maillon.link.engine import cluster
@@ -99,13 +113,17 @@ def run_models(name: str, table: pa.Table, truth: dict[str, str], extra: tuple[s
 
     plain_df = df.copy()
     plain_df["dob"] = plain_df["birth_date"]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     plain = link(plain_df, settings=mdl.plain_settings(extra=extra),
-                 training_rules=mdl.PLAIN_TRAINING_RULES, threshold=PLAIN_THRESHOLD)
-    plain_s = time.perf_counter() - t0 + prep
+                 training_rules=mdl.PLAIN_TRAINING_RULES, threshold=PLAIN_THRESHOLD,
+                 sampling=PLAIN_SAMPLING)
+    plain_s, plain_cpu = time.perf_counter() - t0 + prep, _cpu() - c0 + prep_cpu
     out["plain"] = {"threshold": PLAIN_THRESHOLD, "wall_s": round(plain_s, 2),
+                    "cpu_s": round(plain_cpu, 2), "stages_s": _stages(prep, plain),
                     "pairs_scored": len(plain.pairs), **score(plain.cluster, truth).as_dict()}
     out["time_ratio"] = round(mine_s / plain_s, 2)
+    out["cpu_ratio"] = round(mine_cpu / plain_cpu, 2)
+    out["load_average"] = [round(x, 1) for x in os.getloadavg()]
     return out
 
 
@@ -130,17 +148,20 @@ def run_scale(n: int, seed: int) -> dict[str, Any]:
         child.start()
         child.join()
         gen_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         df = prepare(pq.read_table(path))
     prep = time.perf_counter() - t0
     result = link(df)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024  # KiB -> GiB
     return {"records": n, "generate_s": round(gen_s, 1), "wall_s": round(wall, 1),
-            "peak_rss_gib": round(peak, 2), "pairs_scored": len(result.pairs),
+            "cpu_s": round(cpu, 1), "peak_rss_gib": round(peak, 2),
+            "pairs_scored": len(result.pairs),
             "clusters": len(set(result.cluster.values())),
             "timings": {"read_prepare": round(prep, 1),
-                        **{k: round(v, 1) for k, v in result.timings.items()}}}
+                        **{k: round(v, 1) for k, v in result.timings.items()}},
+            "stages_s": _stages(prep, result),
+            "load_average": [round(x, 1) for x in os.getloadavg()]}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from maillon.auth.context import Security
 from maillon.core.ids import new_id
 from maillon.core.settings import Settings
-from maillon.link.engine import LinkResult, cluster
+from maillon.link.graph import LinkResult, cluster
 from maillon.link.service import run
 from maillon.store import models as m
 from maillon.store.api import Store
@@ -76,3 +76,43 @@ def link_run(store: Store, settings: Settings, linker: Any = None) -> Any:
     kwargs = {"linker": linker} if linker else {}
     with security.audit.audit_scope(store.engine) as conn:
         return run(conn, keys=security.keys, audit=security.audit, actor="tester", **kwargs)
+
+
+Event = tuple[str, str, str | None, str | None]
+
+
+def add_context(store: Store, settings: Settings,
+                people: Mapping[str, tuple[str | None, Sequence[Event]]]) -> None:
+    """Give seeded persons (id -> ``(identity number, events)``) an identity number
+    (encrypted, with its blind index) and trafficking events ``(country, city, date_from,
+    date_to)`` in a case of their own."""
+    from datetime import date
+
+    from sqlalchemy import select, update
+
+    security = Security.open(settings)
+    with store.engine.begin() as conn:
+        cipher = FieldCipher(security.keys, conn)
+        for person_id, (id_number, events) in people.items():
+            org = conn.execute(select(m.Person.organisation_id)
+                               .where(m.Person.id == person_id)).scalar_one()
+            values: dict[str, Any] = {}
+            if id_number is not None:
+                values["identity_number"] = cipher.encrypt(
+                    id_number, organisation_id=org, record_id=person_id,
+                    field="person.identity_number")
+                values["identity_number_bidx"] = cipher.blind_index(
+                    id_number, field="person.identity_number")
+            if events:
+                case_id = new_id()
+                conn.execute(insert(table_of(m.Case)).values(id=case_id, organisation_id=org))
+                values["case_id"] = case_id
+                for country, city, start, end in events:
+                    conn.execute(insert(table_of(m.TraffickingEvent)).values(
+                        id=new_id(), organisation_id=org, case_id=case_id,
+                        person_id=person_id, event_type="Exploitation", country=country,
+                        city=city, date_from=date.fromisoformat(start) if start else None,
+                        date_to=date.fromisoformat(end) if end else None))
+            if values:
+                conn.execute(update(table_of(m.Person)).where(m.Person.id == person_id)
+                             .values(**values))

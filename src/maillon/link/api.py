@@ -11,10 +11,10 @@ from sqlalchemy.orm import aliased
 
 from maillon.core.settings import Settings
 from maillon.link.dedupe import DedupeReport, dedupe_file
-from maillon.link.defaults import DEFAULT_THRESHOLD
+from maillon.link.defaults import DEFAULT_THRESHOLD, REVIEW_BAND
 from maillon.link.engine import LinkResult, link
 from maillon.link.prepare import INPUT_COLUMNS, prepare, read_records
-from maillon.link.service import REVIEW_BAND, RunReport, decide, run
+from maillon.link.service import RunReport, decide, run
 from maillon.store import models as m
 from maillon.store.api import Store
 

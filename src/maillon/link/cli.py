@@ -62,6 +62,11 @@ def run_cmd(
     ctx: typer.Context,
     threshold: Annotated[float, typer.Option(min=0.0, max=1.0)] = DEFAULT_THRESHOLD,
     seed: int = 0,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Retrain and re-score everything (default: only new or changed "
+        "persons when few are, with the last run's model).")] = False,
+    incremental: Annotated[bool, typer.Option(
+        "--incremental", help="Score only new or changed persons, however many.")] = False,
 ) -> None:
     """Link the store's persons and update the stable person clusters (audited)."""
     from maillon.auth.context import Security, operator_name
@@ -70,18 +75,23 @@ def run_cmd(
     from maillon.store.api import open_store
 
     logging.getLogger("splink").setLevel(logging.ERROR)
+    if full and incremental:
+        err.print("error: --full and --incremental exclude each other")
+        raise typer.Exit(2)
     settings: Settings = ctx.obj
     store = open_store(settings)
     security = Security.open(settings)
     try:
         with security.audit.audit_scope(store.engine) as conn:
             report = run(conn, keys=security.keys, audit=security.audit,
-                         actor=operator_name(settings), threshold=threshold, seed=seed)
+                         actor=operator_name(settings), threshold=threshold, seed=seed,
+                         mode="full" if full else "incremental" if incremental else "auto")
     except MaillonError as exc:
         raise _fail(exc) from exc
     finally:
         store.close()
-    out.print(f"run {report.run_id}: {report.persons} persons, {report.clusters} clusters "
+    out.print(f"run {report.run_id} ({report.mode}, {report.scored} persons scored): "
+              f"{report.persons} persons, {report.clusters} clusters "
               f"({report.linked_clusters} with 2+ persons); {report.created} new, "
               f"{report.merged} merges, {report.split} splits; "
               f"{report.review_pending} pairs to review; {report.labels_used} labels used")

@@ -6,7 +6,10 @@
 * ``link_cluster_event``: merge and split history (``kind`` ``merge``: ``other_cluster_id``
   was absorbed by ``cluster_id``; ``split``: ``other_cluster_id`` was created from part of
   ``cluster_id``), with the run that caused it.
-* ``link_run``: one row per ``maillon link run`` (counts, threshold, who ran it).
+* ``link_run``: one row per ``maillon link run`` (counts, threshold, who ran it; ``mode``
+  ``full`` or ``incremental``, ``scored`` the persons whose pairs were scored, ``model`` the
+  trained Splink model as JSON (parameters and SQL only, no values), which incremental runs
+  reuse).
 * ``link_review``: uncertain pairs for reviewers, with the waterfall of match weights as JSON
   (comparison labels and numbers only, never names) and the decision.
 """
@@ -35,6 +38,9 @@ class LinkRun(IdMixin, Base):
     merged: Mapped[int] = mapped_column(Integer, default=0)
     split: Mapped[int] = mapped_column(Integer, default=0)
     labels_used: Mapped[int] = mapped_column(Integer, default=0)
+    mode: Mapped[str | None] = mapped_column(String(12))
+    scored: Mapped[int | None] = mapped_column(Integer)
+    model: Mapped[str | None] = mapped_column(Text)
 
 
 class LinkCluster(Base):

@@ -21,14 +21,16 @@ birth_date, sex, citizenship``. Values may be empty; extra columns are ignored u
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -167,22 +169,59 @@ def check_columns(names: Iterable[str], required: Iterable[str] = INPUT_COLUMNS)
         )
 
 
-def _text_column(table: pa.Table, name: str) -> list[str | None]:
+def _text_column(table: pa.Table, name: str) -> np.ndarray:
+    """Column ``name`` as an object array of ``str`` or ``None`` (dates as ISO text)."""
     col = table.column(name)
     t = col.type
     if name == "birth_date" and (pa.types.is_date(t) or pa.types.is_timestamp(t)):
-        return [None if v is None else v.isoformat()[:10] for v in col.to_pylist()]
-    if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)
-            or (name == "record_id" and pa.types.is_integer(t))):
+        return np.asarray([None if v is None else v.isoformat()[:10] for v in col.to_pylist()],
+                          dtype=object)
+    if name == "record_id" and pa.types.is_integer(t):
+        col = pc.cast(col, pa.string())
+    elif not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)):
         raise InvalidInput(
             f"column {name} has type {t}, expected text",
             [FieldError(reason=f"wrong type {t}, expected text", field=name)],
         )
-    return [None if v is None else str(v) for v in col.to_pylist()]
+    if pa.types.is_null(t):
+        return np.full(len(col), None, dtype=object)
+    out: np.ndarray = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+    return out
 
 
-def _map(values: list[str | None], fn: Callable[[str], Any]) -> list[Any]:
-    return [fn(v) if v else None for v in values]
+def _per_distinct(values: Sequence[Any] | np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
+    """``[fn(v) if v else None for v in values]`` as an object array, calling ``fn`` once per
+    distinct value (names, dates and countries repeat a lot: a million records hold a few
+    hundred thousand distinct names)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    out = np.empty(len(uniques) + 1, dtype=object)  # the last cell (code -1) stays None
+    for i, v in enumerate(uniques.tolist()):
+        out[i] = fn(v) if v else None
+    taken: np.ndarray = out[codes]
+    return taken
+
+
+def _birth_columns(text: Sequence[str | None] | np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """``birth_date``, ``birth_ym``, ``birth_year`` columns from birth date texts."""
+    def parts(v: str) -> tuple[str | None, str | None, int] | None:
+        b = parse_birth_date(v)
+        if b is None:
+            return None
+        return (f"{b.year:04d}-{b.month:02d}-{b.day:02d}" if b.day else None,
+                f"{b.year:04d}-{b.month:02d}" if b.month else None, b.year)
+
+    births = _per_distinct(text, parts)
+    known = births.astype(bool)
+    day = np.full(len(births), None, dtype=object)
+    month = np.full(len(births), None, dtype=object)
+    year = np.zeros(len(births), dtype=np.int64)
+    if known.any():
+        got = births[known].tolist()
+        day[known] = [b[0] for b in got]
+        month[known] = [b[1] for b in got]
+        year[known] = [b[2] for b in got]
+    return day, month, pd.Series(pd.arrays.IntegerArray(year, ~known))
 
 
 def prepare(table: pa.Table, *, extra: Iterable[str] = ()) -> pd.DataFrame:
@@ -200,37 +239,33 @@ def prepare(table: pa.Table, *, extra: Iterable[str] = ()) -> pd.DataFrame:
     errors = [FieldError(reason="empty record_id", field="record_id", row=i + 1)
               for i, v in enumerate(ids) if not v or not v.strip()]
     if not errors:
-        seen: set[str] = set()
-        for i, v in enumerate(ids):
-            if v in seen:
-                errors.append(FieldError(reason="duplicate record_id", field="record_id",
-                                         row=i + 1, value=v))
-            seen.add(str(v))
+        dup = pd.Series(ids, dtype=object).duplicated(keep="first").to_numpy()
+        errors = [FieldError(reason="duplicate record_id", field="record_id", row=int(i) + 1,
+                             value=str(ids[i])) for i in np.flatnonzero(dup)]
     if errors:
         raise InvalidInput("record_id must be present and unique", errors[:50])
-    given = [fold(v) for v in cols["given_name"]]
-    family = [fold(v) for v in cols["family_name"]]
-    canon = [canonical(v) for v in given]
-    births = _map(cols["birth_date"], parse_birth_date)
+    given = _per_distinct(cols["given_name"], fold)
+    family = _per_distinct(cols["family_name"], fold)
+    canon = _per_distinct(given, canonical)
+    birth_date, birth_ym, birth_year = _birth_columns(cols["birth_date"])
     df = pd.DataFrame({
         "unique_id": [str(v).strip() for v in ids],
         "source": cols["source"],
         "given": given,
         "family": family,
         "given_canon": canon,
-        "given_key": [skeleton(v) for v in canon],
-        "family_key": [skeleton(v) for v in family],
+        "given_key": _per_distinct(canon, skeleton),
+        "family_key": _per_distinct(family, skeleton),
         "full_name": [f"{g} {f}" if g and f else None for g, f in zip(given, family, strict=True)],
-        "birth_date": [f"{b.year:04d}-{b.month:02d}-{b.day:02d}" if b and b.day else None
-                       for b in births],
-        "birth_ym": [f"{b.year:04d}-{b.month:02d}" if b and b.month else None for b in births],
-        "birth_year": pd.array([b.year if b else None for b in births], dtype="Int64"),
-        "sex": _map(cols["sex"], parse_sex),
-        "citizenship": [list(c) if c else None for c in _map(cols["citizenship"],
-                                                              parse_citizenship)],
+        "birth_date": birth_date,
+        "birth_ym": birth_ym,
+        "birth_year": birth_year,
+        "sex": _per_distinct(cols["sex"], parse_sex),
+        "citizenship": _per_distinct(
+            cols["citizenship"], lambda v: list(c) if (c := parse_citizenship(v)) else None),
     })
     for name in extra:
-        df[name] = [fold(v) for v in _text_column(table, name)]
+        df[name] = _per_distinct(_text_column(table, name), fold)
     return df
 
 

@@ -2,6 +2,8 @@
 
 Permissions: ``link_review:read`` to list, ``link_review:review`` to decide (roles.yaml).
 Every listing that shows names is audited (field names only), every decision too.
+Nothing here imports Splink at module level (``maillon.link.service`` does, through the
+engine): the web app starts without it and loads it on the first decision.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from pydantic import BaseModel
 
 from maillon.auth import api as auth
 from maillon.core.errors import NotFound, PermissionDenied
+from maillon.link.defaults import REVIEW_BAND
 from maillon.link.review import SHOWN_FIELDS, ReviewItem, list_review, may_decide
-from maillon.link.service import REVIEW_BAND, decide
 from maillon.web.pages import render
 from maillon.web.security import Caller, CallerDep, cipher_of, client_ip, get_security
 
@@ -44,6 +46,8 @@ def _items(request: Request, caller: Caller, limit: int) -> tuple[list[ReviewIte
 
 
 def _decide(request: Request, caller: Caller, review_id: str, accept: bool) -> None:
+    from maillon.link.service import decide
+
     security = get_security(request)
     store = request.app.state.store
     with security.audit.audit_scope(store.engine) as conn:

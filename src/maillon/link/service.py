@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import pyarrow as pa
@@ -20,8 +20,16 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from maillon.core.ids import new_id
 from maillon.core.timeutil import utcnow
-from maillon.link.defaults import DEFAULT_THRESHOLD
-from maillon.link.engine import LinkResult, cluster, link
+from maillon.link.context import store_columns
+from maillon.link.defaults import DEFAULT_THRESHOLD, REVIEW_BAND
+from maillon.link.graph import LinkResult, cluster
+from maillon.link.incremental import (
+    MAX_FRESH_SHARE,
+    best_within,
+    fresh_persons,
+    kept_links,
+    last_run,
+)
 from maillon.link.models import (
     LinkCluster,
     LinkClusterEvent,
@@ -39,8 +47,6 @@ from maillon.store.keys import KeyProvider
 
 log = logging.getLogger(__name__)
 
-REVIEW_BAND = (0.5, 0.97)
-"""Pairs scored in ``[low, high)`` go to the review queue (unless already decided)."""
 REVIEW_LIMIT = 5000
 CLUSTER = table_of(LinkCluster)
 PERSON_CLUSTER = table_of(PersonCluster)
@@ -61,6 +67,8 @@ class RunReport:
     split: int
     review_pending: int
     labels_used: int
+    mode: str
+    scored: int
     timings: dict[str, float]
 
 
@@ -152,15 +160,26 @@ def _level_labels(linker: Any) -> dict[str, dict[int, str]]:
     }
 
 
+Mode = Literal["auto", "full", "incremental"]
+
+
 def run(conn: Connection, *, keys: KeyProvider, audit: AuditLog, actor: str,
         threshold: float = DEFAULT_THRESHOLD, seed: int = 0, source: str = "cli",
-        linker: Callable[..., LinkResult] = link) -> RunReport:
-    """Link every person in the store, in the caller's transaction on ``conn``.
+        linker: Callable[..., LinkResult] | None = None, mode: Mode = "auto") -> RunReport:
+    """Link the persons in the store, in the caller's transaction on ``conn``.
 
     Writes ``person_cluster`` (stable ids), ``link_cluster``, merge/split events, the review
-    queue and a ``link_run`` row; appends one audit entry (counts only).
+    queue and a ``link_run`` row; appends one audit entry (counts only). ``mode``: ``full``
+    trains and scores everything; ``incremental`` reuses the last run's model and scores only
+    pairs involving new or changed persons (:mod:`maillon.link.incremental`; full when no
+    run saved a model yet); ``auto`` is incremental when at most
+    :data:`~maillon.link.incremental.MAX_FRESH_SHARE` of the persons are fresh. ``linker``
+    replaces :func:`maillon.link.engine.link` (tests script their pairs with it).
     """
+    from maillon.link.engine import link, same_shape
     from maillon.link.model import person_settings
+
+    linker = linker or link
 
     cipher = FieldCipher(keys, conn)
     run_id = new_id()
@@ -170,6 +189,9 @@ def run(conn: Connection, *, keys: KeyProvider, audit: AuditLog, actor: str,
                                     split=0, labels_used=0))
     table = load_records(conn, cipher)
     accepted, rejected = decisions(conn)
+    previous = dict(conn.execute(select(PersonCluster.person_id, PersonCluster.cluster_id)).all())
+    fresh: set[str] | None = None
+    model_json: str | None = None
     if table.num_rows == 0:
         result_pairs = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_probability"])
         timings: dict[str, float] = {}
@@ -180,12 +202,28 @@ def run(conn: Connection, *, keys: KeyProvider, audit: AuditLog, actor: str,
     else:
         df = prepare(table)
         del table
-        labels_df = pd.DataFrame(sorted(accepted), columns=["unique_id_l", "unique_id_r"])
-        result = linker(df, settings=person_settings(waterfall=True), threshold=threshold,
-                        min_probability=REVIEW_BAND[0], seed=seed,
-                        labels=labels_df if len(labels_df) else None)
         ids = df["unique_id"].tolist()
+        for name, values in store_columns(conn, ids).items():
+            df[name] = values
+        last = last_run(conn) if mode != "full" else None
+        trained: dict[str, Any] | None = None
+        if last is not None and same_shape(last.model, person_settings(store=True)):
+            # (a model saved by another version of the model is not reused: full run)
+            candidates = fresh_persons(conn, last.started_at, ids)
+            if mode == "incremental" or len(candidates) <= MAX_FRESH_SHARE * len(ids):
+                fresh, trained = candidates, last.model
+        labels_df = pd.DataFrame(sorted(accepted), columns=["unique_id_l", "unique_id_r"])
+        if fresh is not None:
+            df["fresh"] = [1 if pid in fresh else 0 for pid in ids]
+        settings = person_settings(waterfall=True, store=True, fresh_only=fresh is not None)
+        result = linker(df, settings=settings, threshold=threshold,
+                        min_probability=REVIEW_BAND[0], seed=seed, trained=trained,
+                        labels=labels_df if len(labels_df) and trained is None else None)
         del df
+        # saved by every run (an incremental one passes on the model it reused), so that the
+        # next run counts as fresh only what changed after this one
+        model_json = (_saved_model(result.linker) if trained is None
+                      else json.dumps(trained, sort_keys=True))
         timings = result.timings
         review_rows = result.pairs
         labels = _level_labels(result.linker)
@@ -194,11 +232,21 @@ def run(conn: Connection, *, keys: KeyProvider, audit: AuditLog, actor: str,
     import math
 
     prior_weight = math.log2(prior / (1 - prior)) if 0 < prior < 1 else 0.0
-    assignment, best = cluster(ids, result_pairs, threshold) if ids else ({}, {})
+    if not ids:
+        assignment: dict[str, str] = {}
+        best: dict[str, float] = {}
+    elif fresh is None:
+        assignment, best = cluster(ids, result_pairs, threshold)
+    else:
+        kept = kept_links(previous, fresh, ids)
+        assignment, _ = cluster(ids, pd.concat([kept, result_pairs], ignore_index=True),
+                                threshold)
+        previous_best = dict(conn.execute(
+            select(PersonCluster.person_id, PersonCluster.match_probability)).all())
+        best = best_within(assignment, result_pairs, previous_best, fresh)
     comps: dict[str, list[str]] = {}
     for pid, head in assignment.items():
         comps.setdefault(head, []).append(pid)
-    previous = dict(conn.execute(select(PersonCluster.person_id, PersonCluster.cluster_id)).all())
     age: dict[str, tuple[object, str]] = {
         cid: (created, cid)
         for cid, created in conn.execute(select(LinkCluster.id, LinkCluster.created_at))
@@ -227,18 +275,23 @@ def run(conn: Connection, *, keys: KeyProvider, audit: AuditLog, actor: str,
         conn.execute(insert(EVENT), [
             {"id": new_id(), "run_id": run_id, "at": now, "kind": kind, "cluster_id": keep,
              "other_cluster_id": other, "persons": n} for kind, keep, other, n in re.events])
-    pending = _queue(conn, review_rows, labels, prior_weight, accepted | rejected, run_id)
+    pending = _queue(conn, review_rows, labels, prior_weight, accepted | rejected, run_id,
+                     scope=fresh)
     merged = sum(1 for e in re.events if e[0] == "merge")
     split = sum(1 for e in re.events if e[0] == "split")
     linked = sum(1 for n in sizes.values() if n > 1)
     conn.execute(update(RUN).where(RUN.c.id == run_id).values(
         finished_at=utcnow(), persons=len(ids), pairs=len(result_pairs), clusters=len(sizes),
         created=len(re.created), merged=merged, split=split,
-        labels_used=len(accepted) + len(rejected)))
+        labels_used=len(accepted) + len(rejected),
+        mode="full" if fresh is None else "incremental",
+        scored=len(ids) if fresh is None else len(fresh), model=model_json))
     report = RunReport(run_id=run_id, persons=len(ids), pairs=len(result_pairs),
                        clusters=len(sizes), linked_clusters=linked, created=len(re.created),
                        merged=merged, split=split, review_pending=pending,
                        labels_used=len(accepted) + len(rejected),
+                       mode="full" if fresh is None else "incremental",
+                       scored=len(ids) if fresh is None else len(fresh),
                        timings={k: round(v, 2) for k, v in timings.items()})
     audit.append(conn, actor=actor, action="link", resource="link_run", resource_id=run_id,
                  fields=("person.given_name", "person.family_name", "person.birth_date"),
@@ -247,9 +300,31 @@ def run(conn: Connection, *, keys: KeyProvider, audit: AuditLog, actor: str,
     return report
 
 
+def _saved_model(linker: Any) -> str | None:
+    """The trained model as JSON for the next incremental run (``None`` if not a Splink one).
+
+    Splink's model holds the settings (SQL, comparison labels) and the trained m, u and
+    prior: no value of any record."""
+    misc = getattr(linker, "misc", None)
+    if misc is None:
+        return None
+    return json.dumps(misc.save_model_to_json(), sort_keys=True)
+
+
 def _queue(conn: Connection, pairs: pd.DataFrame, labels: dict[str, dict[int, str]],
-           prior_weight: float, decided: set[tuple[str, str]], run_id: str) -> int:
-    conn.execute(delete(REVIEW).where(REVIEW.c.status == "pending"))
+           prior_weight: float, decided: set[tuple[str, str]], run_id: str,
+           scope: set[str] | None = None) -> int:
+    """Replace the pending review items (those involving ``scope`` only, when given) with
+    this run's pairs in the review band that nobody decided yet."""
+    if scope is None:
+        conn.execute(delete(REVIEW).where(REVIEW.c.status == "pending"))
+    else:
+        chunk = sorted(scope)
+        for i in range(0, len(chunk), 500):
+            part = chunk[i:i + 500]
+            conn.execute(delete(REVIEW).where(
+                REVIEW.c.status == "pending",
+                REVIEW.c.person_id_l.in_(part) | REVIEW.c.person_id_r.in_(part)))
     if pairs.empty or "match_weight" not in pairs.columns:
         return 0
     lo, hi = REVIEW_BAND
