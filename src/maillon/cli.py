@@ -335,14 +335,12 @@ def free_port(host: str, start: int) -> int:
     raise typer.BadParameter(f"no free port between {start} and {start + 99}")
 
 
-def _serve(settings: Settings, store: Store) -> None:
-    import uvicorn
-
-    from maillon.web.app import create_app
+def _serve(settings: Settings, store: Store, workers: int = 1) -> None:
+    from maillon.web.serve import run
 
     port = free_port(settings.host, settings.port)
     out.print(f"Maillon is serving on [bold]http://{settings.host}:{port}/[/] (Ctrl+C to stop)")
-    uvicorn.run(create_app(settings, store), host=settings.host, port=port, log_level="warning")
+    run(settings, store, port=port, workers=workers)
 
 
 @app.command()
@@ -350,14 +348,18 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="First port to try.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Server processes (default: one per core, at most 4).")] = None,
 ) -> None:
     """Serve the web app and the JSON API."""
+    from maillon.web.serve import default_workers
+
     settings = _settings(ctx)
     settings = Settings(**{**settings.__dict__, "host": host or settings.host,
                            "port": port or settings.port})
     store = _store(ctx)
     try:
-        _serve(settings, store)
+        _serve(settings, store, workers or default_workers())
     finally:
         store.close()
 

@@ -7,20 +7,22 @@ differential privacy, over the records in the caller's ``stats`` scope. Reading 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 
 from maillon.core.errors import InvalidInput
-from maillon.stats import api, charts
-from maillon.stats.compute import StatTable, labelled
 from maillon.stats.definitions import TOTAL, UNKNOWN, code_label, dimensions
-from maillon.stats.exports import EXTENSIONS, FORMATS, shown
 from maillon.store.api import Store
 from maillon.web.deps import get_store
 from maillon.web.security import CallerDep
+
+# The statistics engine (pandas, DuckDB, SciPy, matplotlib) is imported by the handlers that
+# use it, not here: the web app, and each server worker, starts without it.
+if TYPE_CHECKING:
+    from maillon.stats.compute import Filters, StatTable
 
 api_router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
 pages_router = APIRouter(include_in_schema=False)
@@ -31,7 +33,9 @@ def stat_filters(
     country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$|^$")] = None,
     year: Annotated[str | None, Query(pattern="^[0-9]{4}$|^$")] = None,
     form: Annotated[str | None, Query(max_length=10)] = None,
-) -> api.Filters:
+) -> Filters:
+    from maillon.stats import api
+
     if form and form not in (dimensions()["form"]["codes"]):
         raise InvalidInput(f"unknown form of exploitation {form!r}")
     return api.Filters(country=country.upper() if country else None,
@@ -40,19 +44,27 @@ def stat_filters(
 
 def protection(
     method: Annotated[str, Query(pattern="^(suppression|rounding|dp)$")] = "suppression",
-    threshold: Annotated[int, Query(ge=2, le=100)] = api.DEFAULT_THRESHOLD,
+    threshold: Annotated[int | None, Query(
+        ge=2, le=100, description="Smallest count shown (suppression); default: the "
+        "statistics engine's threshold.")] = None,
     base: Annotated[int, Query(ge=2, le=100)] = 5,
     epsilon: Annotated[float, Query(gt=0, le=10)] = 1.0,
 ) -> dict[str, Any]:
-    return {"method": method, "threshold": threshold, "base": base, "epsilon": epsilon}
+    from maillon.stats import api
+
+    return {"method": method,
+            "threshold": api.DEFAULT_THRESHOLD if threshold is None else threshold,
+            "base": base, "epsilon": epsilon}
 
 
-FiltersDep = Annotated[api.Filters, Depends(stat_filters)]
+FiltersDep = Annotated["Filters", Depends(stat_filters)]
 ProtectionDep = Annotated[dict[str, Any], Depends(protection)]
 
 
-def _compute(store: Store, caller: Any, name: str, flt: api.Filters,
+def _compute(store: Store, caller: Any, name: str, flt: Filters,
              prot: dict[str, Any], action: str = "read") -> StatTable:
+    from maillon.stats import api
+
     orgs = api.organisations_in_scope(caller.principal, action)
     return api.compute(store.engine, name, filters=flt, organisation_ids=orgs, **prot)
 
@@ -60,6 +72,8 @@ def _compute(store: Store, caller: Any, name: str, flt: api.Filters,
 @api_router.get("/tables")
 def list_tables(caller: CallerDep) -> list[dict[str, Any]]:
     """The standard tables (name, title, dimensions, counting unit, source)."""
+    from maillon.stats import api
+
     api.organisations_in_scope(caller.principal)
     return [{"name": t.name, "title": t.title, "dimensions": list(t.dimensions),
              "unit": t.unit, "source": t.source} for t in api.standard_tables()]
@@ -81,6 +95,9 @@ def export_table(name: str, caller: CallerDep, store: StoreDep, flt: FiltersDep,
                                            pattern="^(csv|xlsx|sdmx-csv|json)$")] = "csv",
                  ) -> Response:
     """The protected table as a file (CSV, XLSX, SDMX-CSV or JSON), release registered."""
+    from maillon.stats import api
+    from maillon.stats.exports import EXTENSIONS, FORMATS
+
     table = _compute(store, caller, name, flt, prot, action="export")
     payload = api.export(store.engine, table, fmt, user=caller.principal.username)
     filename = f"{name}.{EXTENSIONS[fmt]}"
@@ -92,6 +109,7 @@ def _comparison(store: Store, table: StatTable, country: str | None) -> list[dic
     """Maillon's victims per year beside GLOTIP's detected victims for the same country."""
     if not country or table.name != "victims_sex_age_year":
         return []
+    from maillon.stats.exports import shown
     from maillon.stats.glotip import figures
 
     glotip = {f["year"]: f for f in figures(store.engine,
@@ -113,6 +131,9 @@ def dashboard(request: Request, caller: CallerDep, store: StoreDep, flt: Filters
               prot: ProtectionDep,
               table: Annotated[str, Query(max_length=60)] = "victims_sex_age_year",
               ) -> HTMLResponse:
+    from maillon.stats import api, charts
+    from maillon.stats.compute import labelled
+    from maillon.stats.exports import FORMATS, shown
     from maillon.web.pages import render
 
     orgs = api.organisations_in_scope(caller.principal)

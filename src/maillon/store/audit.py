@@ -325,6 +325,11 @@ class AuditLog:
         self._key = key
         self.anchor_path = Path(anchor_path)
         self._pending: weakref.WeakKeyDictionary[Connection, _Pending] = weakref.WeakKeyDictionary()
+        # Group anchoring (see after_commit): heads committed in this process, numbered.
+        self._group = threading.Lock()
+        self._tickets = 0  # committed heads handed to after_commit so far
+        self._newest: _Pending | None = None  # newest of them not yet taken by an anchorer
+        self._covered = 0  # every ticket up to this one is anchored
 
     # -- appending ----------------------------------------------------------------------------
 
@@ -405,14 +410,38 @@ class AuditLog:
         and from concurrent processes (a file lock; the anchor only moves forward). The anchor
         is NOT moved, and an error is logged, when the entry it names no longer carries the
         anchored hash (rewritten or truncated log): the evidence stays for :func:`verify`.
+
+        Group anchoring: when this returns, the anchor names this connection's entry or a newer
+        one. Threads of one process that commit while another writes the anchor do not each
+        write it in turn: the next writer anchors the newest head committed so far (appenders
+        are serialised, so every older entry is committed too), and the others find their
+        entry covered. Under load one anchor write (two fsyncs) serves many requests.
         """
         pending = self._pending.pop(conn, None)
         if pending is None:
             return
+        with self._group:
+            self._tickets += 1
+            ticket = self._tickets
+            newest = self._newest
+            if newest is None or pending.head.seq >= newest.head.seq:
+                first = pending.first_seq if newest is None else min(newest.first_seq,
+                                                                      pending.first_seq)
+                self._newest = _Pending(first, pending.head)
         began = not conn.in_transaction()
         try:
             with _anchor_lock(self.anchor_path):
-                self._advance_anchor(conn, pending)
+                with self._group:
+                    if self._covered >= ticket:
+                        return  # another thread anchored a head at or after ours
+                    upto = self._tickets
+                    take = self._newest or pending
+                    self._newest = None
+                if self._advance_anchor(conn, take):
+                    with self._group:
+                        self._covered = max(self._covered, upto)
+                elif take is not pending:
+                    self._advance_anchor(conn, pending)  # the group's head failed: ours alone
         finally:
             if began and conn.in_transaction():
                 conn.rollback()
@@ -421,7 +450,9 @@ class AuditLog:
         """Forget what ``conn`` appended (call after a rollback when reusing the connection)."""
         self._pending.pop(conn, None)
 
-    def _advance_anchor(self, conn: Connection, pending: _Pending) -> None:
+    def _advance_anchor(self, conn: Connection, pending: _Pending) -> bool:
+        """Anchor ``pending.head`` if it is committed and newer; True when the anchor now
+        names that entry or a newer one."""
         new = pending.head
         try:
             anchor = read_anchor(self.anchor_path)
@@ -429,14 +460,14 @@ class AuditLog:
             authentic = anchor is None or anchor.get("mac") == _anchor_mac(self._key, anchor)
         except (ValueError, OSError, KeyError, TypeError) as exc:
             log.error("audit anchor %s unreadable (%s): not updated", self.anchor_path, exc)
-            return
+            return False
         stored = dict(
             conn.execute(
                 select(LOG.c.seq, LOG.c.entry_hash).where(LOG.c.seq.in_([new.seq, anchor_seq]))
             ).all()
         )
         if stored.get(new.seq) != new.entry_hash:
-            return  # rolled back (or never committed): nothing to anchor
+            return False  # rolled back (or never committed): nothing to anchor
         if anchor is None:
             if pending.first_seq > 1:
                 # Entries existed before ours but no anchor: re-creating it here would bless a
@@ -446,17 +477,18 @@ class AuditLog:
                     "re-created; run 'maillon audit verify'",
                     self.anchor_path,
                 )
-                return
+                return False
         elif not authentic or stored.get(anchor_seq) != anchor.get("entry_hash"):
             log.error(
                 "audit log does not match its anchor at seq %s: anchor left in place as "
                 "evidence; run 'maillon audit verify'",
                 anchor_seq,
             )
-            return
+            return False
         elif anchor_seq >= new.seq:
-            return  # another writer already anchored a newer entry
+            return True  # another writer already anchored a newer entry
         _write_anchor(self._key, self.anchor_path, new)
+        return True
 
     @contextmanager
     def audit_scope(self, engine: Engine) -> Iterator[Connection]:
@@ -465,13 +497,14 @@ class AuditLog:
         On an exception the transaction rolls back (with its audit entries) and the anchor is
         left as it was.
         """
-        with _writer_lock(engine), engine.connect() as conn:
-            try:
-                with conn.begin():
-                    yield conn
-            except BaseException:
-                self.discard(conn)
-                raise
+        with engine.connect() as conn:
+            with _writer_lock(engine):  # released before anchoring: anchors are grouped
+                try:
+                    with conn.begin():
+                        yield conn
+                except BaseException:
+                    self.discard(conn)
+                    raise
             self.after_commit(conn)
 
     def reanchor(self, conn: Connection, *, actor: str, source: str) -> VerifyResult:

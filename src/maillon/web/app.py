@@ -27,7 +27,7 @@ from maillon.stats import routes as stats_routes
 from maillon.store.api import Store
 from maillon.store.crypto import FieldCipher
 from maillon.web import api_routes, auth_routes, pages
-from maillon.web.security import SIGNED_IN
+from maillon.web.security import SIGNED_IN, SessionCache
 
 
 def _wants_html(request: Request) -> bool:
@@ -76,6 +76,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.state.store = store
     app.state.security = Security.open(settings)
     app.state.cipher = FieldCipher(app.state.security.keys, store.engine)
+    app.state.session_cache = SessionCache()
 
     @app.exception_handler(AuthenticationFailed)
     def unauthenticated(request: Request, exc: AuthenticationFailed) -> Response:

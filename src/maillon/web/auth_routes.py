@@ -34,6 +34,7 @@ from maillon.web.security import (
     csrf_guard,
     get_security,
     request_token,
+    session_cache,
 )
 
 pages_router = APIRouter(include_in_schema=False)
@@ -131,6 +132,7 @@ def _end(request: Request, store: Store, security: Security, principal: auth.Pri
     token, _ = request_token(request)  # the very session the caller authenticated with
     with store.sessions() as session, session.begin():
         auth.logout(session, token=token or "")
+    session_cache(request).drop(token or "")
     with security.audit.audit_scope(store.engine) as conn:
         security.audit.append(conn, actor=principal.username, action="logout",
                               resource="session", source=client_ip(request),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from maillon.core.errors import FieldError, InvalidInput
@@ -26,10 +27,14 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """A session in a read transaction for one request, closed at the end."""
-    with get_store(request).sessions() as session:
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """A session for one request, closed at the end (in the thread pool: closing returns its
+    connection to the pool). Creating it touches no connection, so it needs no thread."""
+    session = get_store(request).sessions()
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
 def save_upload(upload: UploadFile, settings: Settings) -> tuple[Path, str]:

@@ -10,11 +10,15 @@ tokens are not sent by browsers on their own, so they need none.
 from __future__ import annotations
 
 import hmac
+import threading
+import time
 from dataclasses import dataclass, replace
+from datetime import datetime
 from hashlib import sha256
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
@@ -29,6 +33,7 @@ from maillon.collect.api import (
     search_keys,
 )
 from maillon.core.errors import PermissionDenied
+from maillon.core.timeutil import utcnow
 from maillon.store import models as m
 from maillon.store.api import Store
 from maillon.store.crypto import FieldCipher
@@ -77,19 +82,107 @@ def request_token(request: Request) -> tuple[str | None, bool]:
     return request.cookies.get(COOKIE), True
 
 
-def current_caller(request: Request, store: Annotated[Store, Depends(get_store)]) -> Caller:
+SESSION_CACHE_SECONDS = 2.0
+"""How long one server process trusts a session it has checked in the database.
+
+Within that time a request with the same token is authenticated from memory, without a
+database round trip. Signing out through this process takes effect at once (the entry is
+dropped); anything decided elsewhere (sign-out handled by another worker, a revoked or expired
+session, a deactivated account or a changed role) takes effect within this many seconds."""
+SESSION_CACHE_ENTRIES = 10_000
+"""Sessions remembered per process at most (the oldest half is dropped when full)."""
+
+
+@dataclass(frozen=True)
+class _Checked:
+    principal: auth.Principal
+    session_id: str
+    csrf_token: str
+    until: float  # time.monotonic() after which the database is asked again
+
+
+class SessionCache:
+    """Sessions this process checked recently, keyed by the token's SHA-256 (never the token).
+
+    See :data:`SESSION_CACHE_SECONDS` for what it means for revocation.
+    """
+
+    def __init__(self, seconds: float = SESSION_CACHE_SECONDS,
+                 entries: int = SESSION_CACHE_ENTRIES) -> None:
+        self.seconds = seconds
+        self.entries = entries
+        self._items: dict[str, _Checked] = {}
+        self._ended: dict[str, float] = {}  # signed out here: not cached again for a while
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> _Checked | None:
+        found = self._items.get(key)
+        if found is None or found.until <= time.monotonic():
+            return None
+        return found
+
+    def put(self, key: str, checked: _Checked) -> None:
+        with self._lock:
+            if key in self._ended:  # a check that began before the sign-out committed
+                return
+            if len(self._items) >= self.entries:
+                for old in list(self._items)[: self.entries // 2]:  # oldest first
+                    del self._items[old]
+            self._items.pop(key, None)
+            self._items[key] = checked
+
+    def drop(self, token: str) -> None:
+        """Forget the session of ``token`` (signed out here), and refuse to cache it again
+        while a check that started before the sign-out may still come back."""
+        key = auth.hash_token(token)
+        now = time.monotonic()
+        with self._lock:
+            self._items.pop(key, None)
+            self._ended = {k: t for k, t in self._ended.items() if t > now}
+            self._ended[key] = now + self.seconds + 60
+
+
+def session_cache(request: Request) -> SessionCache:
+    cache: SessionCache = request.app.state.session_cache
+    return cache
+
+
+def _trusted_for(user_session: auth.UserSession, now: datetime) -> float:
+    """Seconds the checked session may be trusted: the cache time, or less near its end."""
+    ends = min(auth.as_utc(user_session.expires_at),
+               auth.as_utc(user_session.last_seen_at) + auth.IDLE_TIMEOUT)
+    return (ends - now).total_seconds()
+
+
+def _check_session(store: Store, token: str, seconds: float) -> _Checked:
+    """The session of ``token`` checked in the database (sliding its idle time-out)."""
+    now = utcnow()
+    with store.sessions() as session, session.begin():
+        user, user_session = auth.session_user(session, token=token, now=now)
+        return _Checked(auth.Principal.from_user(user), user_session.id,
+                        user_session.csrf_token,
+                        time.monotonic() + min(seconds, _trusted_for(user_session, now)))
+
+
+async def current_caller(request: Request, store: Annotated[Store, Depends(get_store)]
+                         ) -> Caller:
     """The signed-in caller, or :class:`AuthenticationFailed` (401; pages redirect to sign-in).
 
-    A plain function: FastAPI runs it in its thread pool, so the database look-up does not
-    block the event loop.
+    A session checked in the last :data:`SESSION_CACHE_SECONDS` by this process is taken from
+    memory, on the event loop; otherwise the database is asked in the thread pool, so the
+    look-up does not block the event loop.
     """
     token, via_cookie = request_token(request)
     if not token:
         raise auth.AuthenticationFailed("sign in first")
-    with store.sessions() as session, session.begin():
-        user, user_session = auth.session_user(session, token=token)
-        caller = Caller(auth.Principal.from_user(user), user_session.id,
-                        user_session.csrf_token, via_cookie)
+    cache = session_cache(request)
+    key = auth.hash_token(token)
+    checked = cache.get(key) if cache.seconds > 0 else None
+    if checked is None:
+        checked = await run_in_threadpool(_check_session, store, token, cache.seconds)
+        if cache.seconds > 0:
+            cache.put(key, checked)
+    caller = Caller(checked.principal, checked.session_id, checked.csrf_token, via_cookie)
     request.state.caller = caller
     return caller
 
