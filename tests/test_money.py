@@ -17,8 +17,8 @@ from maillon.money.api import demo_scan, scan_dataset
 from maillon.money.goaml import goaml_xml, network_svg, pdf_summary
 from maillon.money.graph import compute_features
 from maillon.money.importers import import_dataset, read_labels
-from maillon.money.model import Dataset
-from maillon.money.rules import load_rules, run_rule, run_rule_spark
+from maillon.money.model import Dataset, is_presorted
+from maillon.money.rules import Hit, load_rules, run_rule, run_rule_spark, run_rules
 from maillon.money.scoring import backtest, metrics
 from maillon.money.synth import TYPOLOGIES, generate, read_synth_labels
 
@@ -202,6 +202,42 @@ def test_graph_features_and_known_paths(synth_dir: Path) -> None:
 def test_demo_scan(tmp_path: Path) -> None:
     summary = demo_scan(tmp_path, accounts=600, days=30)
     assert summary["alerts"] > 0 and Path(summary["alerts_file"]).is_file()
+
+
+def _hits(hits: list[Hit]) -> list[tuple[object, ...]]:
+    return sorted((h.rule_id, h.account_id, h.strength, tuple(h.txn_ids), tuple(h.related),
+                   json.dumps(h.evidence, sort_keys=True, default=str)) for h in hits)
+
+
+def test_shared_steps_and_sorted_files_change_no_hit(synth_dir: Path, tmp_path: Path) -> None:
+    """A scan reads the same hits whether the transactions file is in the generator's sorted
+    order or not, and whether the rules share their common tables (one scan) or not (each rule
+    alone); no temporary table is left behind."""
+    import duckdb
+
+    rules = load_rules()
+    assert any(r.uses for r in rules)
+    assert is_presorted(synth_dir / "transactions.parquet")
+    shuffled = tmp_path / "shuffled"
+    shuffled.mkdir()
+    for name in ("accounts", "parties", "case_identifiers"):
+        (shuffled / f"{name}.parquet").write_bytes((synth_dir / f"{name}.parquet").read_bytes())
+    duckdb.sql(f"COPY (SELECT * FROM read_parquet('{synth_dir / 'transactions.parquet'}') "
+               f"ORDER BY hash(txn_id)) TO '{shuffled / 'transactions.parquet'}' (FORMAT parquet)")
+    assert not is_presorted(shuffled / "transactions.parquet")
+    con = Dataset(synth_dir).connect(materialise=True)
+    together = run_rules(con, rules)
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall() == [(0,)]
+    con.close()
+    assert together
+    con = Dataset(shuffled).connect(materialise=True)
+    assert _hits(run_rules(con, rules)) == _hits(together)
+    con.close()
+    con = Dataset(shuffled).connect()
+    alone = [h for rule in rules for h in run_rule(con, rule)]
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall() == [(0,)]
+    con.close()
+    assert _hits(alone) == _hits(together)
 
 
 @pytest.mark.spark

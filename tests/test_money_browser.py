@@ -79,3 +79,15 @@ def test_analyst_reviews_notes_and_escalates(page: Any, base_url: str,  # noqa: 
     page.get_by_role("button", name="Change status").click()
     expect(page.locator("#alert-status")).to_have_text("escalated")
     expect(page.locator("main")).to_contain_text("Cycle with case link")
+
+    # a closed alert is reopened with a reason; the closing reason stays as a note
+    page.get_by_label("New status").select_option("closed")
+    page.get_by_label("Reason (required to escalate or close)").fill("Explained by payroll")
+    page.get_by_role("button", name="Change status").click()
+    expect(page.locator("#alert-status")).to_have_text("closed")
+    expect(page.get_by_label("New status")).to_have_count(0)
+    page.get_by_label("Reason for reopening (required)").fill("Account seen in a new case")
+    page.get_by_role("button", name="Reopen alert").click()
+    expect(page.locator("#alert-status")).to_have_text("investigating")
+    expect(page.locator("main")).to_contain_text("Account seen in a new case")
+    expect(page.get_by_role("region", name="Notes")).to_contain_text("Explained by payroll")

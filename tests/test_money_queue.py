@@ -225,3 +225,85 @@ def test_pages_and_csrf(settings: Settings, store: Store, client: TestClient,
                     follow_redirects=False)
     assert r.status_code == 303
     assert "from the page" in client.get(f"/money/alerts/{cycle}").text
+
+
+def test_closed_alert_is_reopened_with_a_reason(settings: Settings, store: Store,
+                                                client: TestClient, tmp_path: Path) -> None:
+    _load(settings, store, tmp_path)
+    alert_id = _ids(client)["MA-cycle"]
+    url = f"/api/v1/money/alerts/{alert_id}"
+    r = client.patch(url, json={"status": "closed", "reason": "Family transfers, explained"})
+    assert r.json()["status"] == "closed" and r.json()["next_statuses"] == ["investigating"]
+    # reopening needs a reason; it cannot jump to another status
+    r = client.patch(url, json={"status": "investigating"})
+    assert r.status_code == 422 and "reopen" in r.text
+    assert client.patch(url, json={"status": "escalated", "reason": "x"}).status_code == 422
+    r = client.patch(url, json={"status": "investigating",
+                                "reason": "Same accounts in a new case C-2"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "investigating" and body["assigned_to"] == "sam.supervisor"
+    assert body["status_reason"] == "Same accounts in a new case C-2"
+    # the closing reason is not lost: kept as a note (encrypted like every note)
+    assert [n["body"] for n in body["notes"]] == [
+        "Closing reason, kept when the alert was reopened: Family transfers, explained"]
+    with store.engine.connect() as conn:
+        stored = conn.execute(text("SELECT body FROM money_alert_note")).scalar_one()
+        assert "Family" not in stored
+        entries = read_entries(conn, limit=50, offset=0, resource="alert")
+    reopen = next(e for e in entries if e.detail and e.detail.get("reopened"))
+    assert reopen.actor == "sam.supervisor" and reopen.action == "update"
+    assert reopen.detail is not None and reopen.detail["status"] == ["closed", "investigating"]
+    assert "money_alert.status_reason" in reopen.fields
+    for e in entries:
+        assert "C-2" not in json.dumps(e.detail) and "Family" not in json.dumps(e.detail)
+    # a reopened alert goes through the workflow again
+    assert client.patch(url, json={"status": "escalated", "reason": "Confirmed"}
+                        ).json()["status"] == "escalated"
+
+
+def test_reopening_is_permission_checked(settings: Settings, store: Store,
+                                         anonymous_client: TestClient, tmp_path: Path) -> None:
+    _load(settings, store, tmp_path)
+    client = anonymous_client
+    _as(client, store, "ann.analyst", "analyst")
+    cycle = _ids(client)["MA-cycle"]
+    url = f"/api/v1/money/alerts/{cycle}"
+    assert client.patch(url, json={"status": "investigating"}).status_code == 200
+    assert client.patch(url, json={"status": "closed", "reason": "no"}).status_code == 200
+    ann = client.headers["Authorization"]
+    # another analyst may not reopen an alert assigned to ann; another organisation sees nothing
+    _as(client, store, "bob.analyst", "analyst")
+    assert client.patch(url, json={"status": "investigating", "reason": "look again"}
+                        ).status_code == 403
+    assert client.get(url).json()["next_statuses"] == []
+    _as(client, store, "olga.other", "supervisor", org="Other FIU")
+    assert client.patch(url, json={"status": "investigating", "reason": "look again"}
+                        ).status_code == 404
+    _as(client, store, "cora.case", "case_worker")
+    assert client.patch(url, json={"status": "investigating", "reason": "look again"}
+                        ).status_code == 403
+    client.cookies.clear()
+    client.headers["Authorization"] = ann
+    r = client.patch(url, json={"status": "investigating", "reason": "look again"})
+    assert r.status_code == 200 and r.json()["status"] == "investigating"
+
+
+def test_reopen_from_the_alert_page(settings: Settings, store: Store, client: TestClient,
+                                    tmp_path: Path) -> None:
+    _load(settings, store, tmp_path)
+    cycle = _ids(client)["MA-cycle"]
+    assert "Reopen alert" not in client.get(f"/money/alerts/{cycle}").text
+    client.patch(f"/api/v1/money/alerts/{cycle}", json={"status": "closed", "reason": "ok"})
+    page = client.get(f"/money/alerts/{cycle}").text
+    assert "Reopen alert" in page and "Reason for reopening" in page
+    r = client.post(f"/money/alerts/{cycle}", data={"status": "investigating", "reason": ""},
+                    follow_redirects=False)
+    assert r.status_code == 422
+    r = client.post(f"/money/alerts/{cycle}",
+                    data={"status": "investigating", "reason": "new evidence"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(f"/money/alerts/{cycle}").text
+    assert 'id="alert-status">investigating<' in page and "new evidence" in page
+    assert "Reopen alert" not in page

@@ -3,7 +3,7 @@
 The graph has one vertex per account and one edge per (sender, beneficiary) pair that moved
 money, weighted by the number of transfers and the total amount. Per account it computes:
 fan-in / fan-out (distinct counterparties), transfer counts, pass-through ratio (money out /
-money in), membership of short directed cycles, community (multilevel modularity on the
+money in), membership of short directed cycles, community (Leiden, modularity, on the
 undirected graph) and, when known trafficker or victim accounts are given (from case data),
 the shortest path to the nearest one. :func:`graph_hits` turns them into indicator hits for the
 transparent score; :func:`feature_table` feeds the trained model.
@@ -53,6 +53,9 @@ class GraphFeatures:
     paths: dict[str, list[str]] = field(default_factory=dict)
     """account -> path to the nearest known account"""
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    """seconds per step: build (aggregate query and graph), degrees, cycles, communities,
+    known (paths to known accounts)"""
 
 
 def build_graph(con: duckdb.DuckDBPyConnection) -> tuple[ig.Graph, list[str], dict[str, Any]]:
@@ -106,7 +109,17 @@ def compute_features(con: duckdb.DuckDBPyConnection, *, known: dict[str, str] | 
                      max_gap: int = CYCLE_MAX_GAP_DAYS) -> GraphFeatures:
     """Per-account graph features (see module docstring); ``known``: account -> role."""
     start = time.perf_counter()
+    timings: dict[str, float] = {}
+    lap = start
+
+    def step(name: str) -> None:
+        nonlocal lap
+        now = time.perf_counter()
+        timings[name] = now - lap
+        lap = now
+
     g, accounts, _ = build_graph(con)
+    step("build")
     n = len(accounts)
     amount = np.array(g.es["amount"], dtype=float) if g.ecount() else np.zeros(0)
     count = np.array(g.es["count"], dtype=float) if g.ecount() else np.zeros(0)
@@ -128,6 +141,7 @@ def compute_features(con: duckdb.DuckDBPyConnection, *, known: dict[str, str] | 
     if g.ecount():
         mutual = np.array(g.is_mutual(), dtype=float)
         cols["reciprocity"] = np.bincount(edges[:, 0], mutual, minlength=n)
+    step("degrees")
     in_cycle = np.zeros(n)
     any_cycle = np.zeros(n)
     members: dict[str, set[str]] = {}
@@ -152,11 +166,16 @@ def compute_features(con: duckdb.DuckDBPyConnection, *, known: dict[str, str] | 
                 members.setdefault(a, set()).update(x for x in ids if x != a)
     cols["cycles"] = in_cycle
     cols["cycles_any"] = any_cycle
+    step("cycles")
     und = g.as_undirected(mode="collapse") if g.ecount() else ig.Graph(n=n)
-    comm = und.community_multilevel() if und.ecount() else None
+    # Leiden on modularity (the refinement of the multilevel/Louvain method): on 100,000
+    # accounts 0.9 CPU s instead of 12-15 s for community_multilevel; both are randomised
+    comm = (und.community_leiden(objective_function="modularity", n_iterations=2)
+            if und.ecount() else None)
     membership = np.array(comm.membership if comm else range(n))
     sizes = np.bincount(membership)
     cols["community_size"] = sizes[membership].astype(float)
+    step("communities")
     distance = np.full(n, np.inf)
     paths: dict[str, list[str]] = {}
     if known:
@@ -170,9 +189,10 @@ def compute_features(con: duckdb.DuckDBPyConnection, *, known: dict[str, str] | 
                 path = und.get_shortest_paths(seeds[int(nearest[v])], to=int(v))[0]
                 paths[accounts[int(v)]] = [accounts[p] for p in reversed(path)]
     cols["known_distance"] = distance
+    step("known")
     return GraphFeatures(accounts=accounts, columns=cols,
                          cycles={a: sorted(m) for a, m in members.items()}, paths=paths,
-                         seconds=time.perf_counter() - start)
+                         seconds=time.perf_counter() - start, timings=timings)
 
 
 def graph_hits(features: GraphFeatures) -> list[Hit]:

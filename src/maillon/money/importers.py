@@ -24,9 +24,11 @@ from defusedxml import ElementTree
 from maillon.core.errors import FieldError, InvalidFile, InvalidInput, NotFound
 from maillon.money.model import (
     CHANNEL_SYNONYMS,
+    SORTED_BY,
     TABLES,
     country_codes,
     currency_codes,
+    sorted_metadata,
     staged_dataset,
 )
 
@@ -288,7 +290,14 @@ def _load_table(con: duckdb.DuckDBPyConnection, table: str, source: str, header:
 
 
 def _write(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> None:
+    """Write a validated table; transactions in :data:`~maillon.money.model.SORTED_BY` order,
+    marked so (a scan then loads them without sorting them again)."""
     target = _lit(str(folder / f"{table}.parquet"))
+    if table == "transactions":
+        mark = ", ".join(f"{k}: {_lit(v)}" for k, v in sorted_metadata().items())
+        con.execute(f"COPY (SELECT * FROM clean_{table} ORDER BY {', '.join(SORTED_BY)}) TO "
+                    f"{target} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{mark}}})")
+        return
     con.execute(f"COPY clean_{table} TO {target} (FORMAT parquet, COMPRESSION zstd)")
 
 
@@ -314,6 +323,7 @@ def import_dataset(
     rows: dict[str, int] = {}
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")  # DuckDB would draw it on stdout
         _lookup_tables(con)
         for table, path in files.items():
             if path is None:

@@ -7,7 +7,8 @@ of the caller's organisation; ``own`` (analysts' ``update``) = alerts assigned t
 not assigned yet. An alert of another organisation is "not found" (404), never "forbidden".
 
 Statuses: ``new -> assigned -> investigating -> escalated -> reported``, and ``closed`` from any
-open status; escalating and closing need a reason. The reason and the notes are free text that
+open status; ``closed -> investigating`` reopens an alert. Escalating, closing and reopening need
+a reason. The reason and the notes are free text that
 may name persons, so they are stored encrypted with the organisation's data key
 (``FieldCipher``, fields ``money_alert.status_reason`` and ``money_alert_note.body``). Every
 change, every load, every read of a detail and every export is written to the audit log
@@ -49,10 +50,14 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "investigating": ("escalated", "closed"),
     "escalated": ("reported", "investigating", "closed"),
     "reported": ("closed",),
-    "closed": (),
+    "closed": ("investigating",),
 }
-"""Allowed status changes; ``closed`` is final (load the alert again to reopen it)."""
+"""Allowed status changes; ``closed -> investigating`` is a reopening (see :data:`REOPEN`)."""
 NEEDS_REASON = ("escalated", "closed")
+"""Statuses that need a reason to be entered (reopening needs one too)."""
+REOPEN = ("closed", "investigating")
+"""The reopening transition: needs a reason; the closing reason is kept as a note."""
+REOPENED_NOTE = "Closing reason, kept when the alert was reopened: "
 
 
 @dataclass
@@ -367,7 +372,11 @@ def update_alert(conn: Connection, principal: Principal, alert_id: str, *,
             problems.append(FieldError(field="assigned_to", reason=f"{new_status} needs an "
                                                                    "assignee"))
     reason = (reason or "").strip()
-    if new_status != row.status and new_status in NEEDS_REASON and not reason:
+    reopening = (row.status, new_status) == REOPEN
+    if reopening and not reason:
+        problems.append(FieldError(field="reason", reason="a reason is required to reopen "
+                                                          "a closed alert"))
+    elif new_status != row.status and new_status in NEEDS_REASON and not reason:
         problems.append(FieldError(field="reason", reason=f"a reason is required to mark "
                                                           f"an alert {new_status}"))
     if len(reason) > MAX_NOTE:
@@ -379,17 +388,24 @@ def update_alert(conn: Connection, principal: Principal, alert_id: str, *,
     values: dict[str, Any] = {"status": new_status, "assigned_to": new_assignee,
                               "updated_at": utcnow(), "updated_by": principal.username}
     fields = [f"money_alert.{k}" for k in changes]
-    if reason and new_status in NEEDS_REASON and "status" in changes:
+    if reason and (new_status in NEEDS_REASON or reopening) and "status" in changes:
         values["status_reason"] = cipher.encrypt(reason, organisation_id=row.organisation_id,
                                                  record_id=row.id, field=REASON_FIELD)
         fields.append(REASON_FIELD)
     if changes:
         conn.execute(update(ALERT).where(ALERT.c.id == row.id).values(**values))
+        detail: dict[str, Any] = {**changes, "reopened": True} if reopening else changes
         audit.append(conn, actor=principal.username, action="update", resource="alert",
-                     resource_id=row.id, fields=fields, source=source, detail=changes,
+                     resource_id=row.id, fields=fields, source=source, detail=detail,
                      actor_organisation_id=principal.organisation_id,
                      old_values={REASON_FIELD: row.status_reason}
                      if REASON_FIELD in fields and row.status_reason else None)
+        if reopening and row.status_reason:
+            closing = cipher.decrypt(row.status_reason, organisation_id=row.organisation_id,
+                                     record_id=row.id, field=REASON_FIELD)
+            if closing:
+                add_note(conn, principal, alert_id, (REOPENED_NOTE + closing)[:MAX_NOTE],
+                         cipher=cipher, audit=audit, source=source)
     return get_alert(conn, principal, alert_id, cipher=cipher)
 
 
@@ -452,7 +468,7 @@ def assignable(conn: Connection, principal: Principal) -> list[str]:
     return out
 
 
-__all__ = ["TRANSITIONS", "AlertFilter", "AlertView", "LoadReport", "Note", "add_note",
+__all__ = ["REOPEN", "TRANSITIONS", "AlertFilter", "AlertView", "LoadReport", "Note", "add_note",
            "assignable", "evidence_rows", "export_goaml", "get_alert", "list_alerts",
            "load_alerts", "load_alerts_file", "read_alerts_file", "update_alert"]
 

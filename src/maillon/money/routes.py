@@ -30,7 +30,7 @@ T = TypeVar("T")
 class AlertChange(BaseModel):
     status: str | None = Field(default=None, description="new status")
     assigned_to: str | None = Field(default=None, description="username; empty: un-assign")
-    reason: str | None = Field(default=None, description="required to escalate or close")
+    reason: str | None = Field(default=None, description="required to escalate, close or reopen")
 
 
 class NoteIn(BaseModel):
@@ -91,7 +91,8 @@ def _change(request: Request, caller: Caller, alert_id: str, change: AlertChange
 @api_router.patch("/alerts/{alert_id}")
 def change_api(alert_id: str, body: AlertChange, request: Request, caller: CallerDep
                ) -> dict[str, Any]:
-    """Assign and/or change the status (escalated and closed need a ``reason``)."""
+    """Assign and/or change the status (escalating, closing and reopening a closed alert
+    (``closed -> investigating``) need a ``reason``)."""
     return _change(request, caller, alert_id, body).as_dict()
 
 

@@ -7,6 +7,11 @@ materialised as a temporary table, so that multi-hop paths are built one hop at 
 final ``sql`` in the DuckDB dialect. Parameters are written ``${name}`` in the SQL; lists become
 SQL lists of literals.
 
+Tables that several rules read (the transfer edges, the daily sender/beneficiary pairs, the
+normalised party identifiers) are *shared steps*, defined once in ``shared_steps.yaml`` without
+parameters; a rule names those it reads in ``uses``. :func:`run_rules` materialises each shared
+step once, before the first rule that uses it, and drops them all at the end.
+
 The final query returns one row per hit with ``account_id`` and ``strength`` (0..1); a column
 ``txn_ids`` lists the evidence transactions, columns whose name starts with ``related`` list
 other accounts of the network; any other column is kept as evidence.
@@ -14,9 +19,12 @@ other accounts of the network; any other column is kept as evidence.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import string
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -41,6 +49,8 @@ class Rule:
     parameters: dict[str, dict[str, Any]]
     steps: tuple[tuple[str, str], ...]
     sql: str
+    uses: tuple[str, ...] = ()
+    """shared steps (``shared_steps.yaml``) the rule's SQL reads"""
 
     def params(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         values = {k: v.get("default") for k, v in self.parameters.items()}
@@ -97,7 +107,27 @@ def _parse(text: str, origin: str) -> Rule:
                 description=str(data["description"]), weight=float(data.get("weight", 0.3)),
                 parameters=params,
                 steps=tuple((str(s["name"]), str(s["sql"])) for s in data.get("steps") or ()),
-                sql=str(data["sql"]))
+                sql=str(data["sql"]), uses=tuple(str(u) for u in data.get("uses") or ()))
+
+
+@cache
+def shared_steps() -> dict[str, str]:
+    """The shared steps, name -> SQL (DuckDB dialect, no parameters), in dependency order."""
+    text = (resources.files("maillon.money") / "shared_steps.yaml").read_text(encoding="utf-8")
+    return {str(s["name"]): str(s["sql"]) for s in yaml.safe_load(text)["steps"]}
+
+
+def _needed(rule: Rule) -> list[tuple[str, str]]:
+    """The shared steps ``rule`` reads, with the shared steps those read, in order."""
+    steps = shared_steps()
+    unknown = [u for u in rule.uses if u not in steps]
+    if unknown:
+        raise NotFound(f"rule {rule.id} uses unknown shared step(s): {', '.join(unknown)}")
+    wanted: set[str] = set()
+    for name in reversed(list(steps)):  # a step may read earlier steps only
+        if name in rule.uses or any(re.search(rf"\b{name}\b", steps[w]) for w in wanted):
+            wanted.add(name)
+    return [(n, sql) for n, sql in steps.items() if n in wanted]
 
 
 def load_rules(folder: Path | None = None, only: list[str] | None = None) -> list[Rule]:
@@ -126,16 +156,41 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def materialise_shared(con: duckdb.DuckDBPyConnection, rule: Rule, done: set[str],
+                       timings: dict[str, float] | None = None) -> None:
+    """Create the shared steps ``rule`` reads that are not in ``done`` yet (and add them);
+    ``timings`` receives ``shared:<name>`` seconds."""
+    import time
+
+    for name, sql in _needed(rule):
+        if name not in done:
+            start = time.perf_counter()
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+            done.add(name)
+            if timings is not None:
+                timings[f"shared:{name}"] = time.perf_counter() - start
+
+
+def _order(evidence: dict[str, Any]) -> str:
+    return json.dumps(evidence, sort_keys=True, default=str)
+
+
 def run_rule(con: duckdb.DuckDBPyConnection, rule: Rule,
-             overrides: dict[str, Any] | None = None) -> list[Hit]:
-    """Run one rule on a connection holding the dataset views; windows of one account merge."""
+             overrides: dict[str, Any] | None = None,
+             shared: set[str] | None = None) -> list[Hit]:
+    """Run one rule on a connection holding the dataset views; windows of one account merge.
+
+    ``shared``: the shared steps already on ``con`` (see :func:`run_rules`); without it the
+    shared steps the rule reads are created for it and dropped after it."""
     steps, final = rule.statements(overrides)
+    own: set[str] = set()
+    materialise_shared(con, rule, own if shared is None else shared)
     for name, sql in steps:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
     cur = con.execute(final)
     columns = [d[0] for d in cur.description]
     rows = cur.fetchall()
-    for name, _ in steps:
+    for name in [n for n, _ in steps] + sorted(own):
         con.execute(f"DROP TABLE IF EXISTS {name}")
     hits: dict[str, Hit] = {}
     for row in rows:
@@ -153,7 +208,10 @@ def run_rule(con: duckdb.DuckDBPyConnection, rule: Rule,
         if hit is None:
             hits[str(account)] = Hit(rule.id, str(account), strength, txns, related, evidence)
             continue
-        if strength > hit.strength:
+        if strength > hit.strength or (strength == hit.strength
+                                       and _order(evidence) > _order(hit.evidence)):
+            # the strongest window's figures; between equally strong windows, one chosen by
+            # content, never by the order the engine returned the rows in
             hit.strength, hit.evidence = strength, evidence
         hit.txn_ids.extend(txns)
         hit.related.extend(related)
@@ -167,15 +225,22 @@ def run_rule(con: duckdb.DuckDBPyConnection, rule: Rule,
 def run_rules(con: duckdb.DuckDBPyConnection, rules: list[Rule],
               overrides: dict[str, dict[str, Any]] | None = None,
               timings: dict[str, float] | None = None) -> list[Hit]:
-    """Run every rule; ``timings`` (if given) receives each rule's wall time in seconds."""
+    """Run every rule; ``timings`` (if given) receives each rule's wall time in seconds, and
+    each shared step's as ``shared:<name>`` (created once, before the first rule reading it)."""
     import time
 
     hits: list[Hit] = []
-    for rule in rules:
-        start = time.perf_counter()
-        hits.extend(run_rule(con, rule, (overrides or {}).get(rule.id)))
-        if timings is not None:
-            timings[rule.id] = time.perf_counter() - start
+    shared: set[str] = set()
+    try:
+        for rule in rules:
+            materialise_shared(con, rule, shared, timings)
+            start = time.perf_counter()
+            hits.extend(run_rule(con, rule, (overrides or {}).get(rule.id), shared))
+            if timings is not None:
+                timings[rule.id] = time.perf_counter() - start
+    finally:
+        for name in shared:
+            con.execute(f"DROP TABLE IF EXISTS {name}")
     return hits
 
 
@@ -191,7 +256,7 @@ def run_rule_spark(spark: Any, rule: Rule, overrides: dict[str, Any] | None = No
     """Run a rule on Spark (the dataset's tables registered as temp views); (account, strength)
     rows, windows merged by maximum strength as :func:`run_rule` does."""
     steps, final = rule.statements(overrides)
-    for name, sql in steps:
+    for name, sql in _needed(rule) + steps:
         spark.sql(to_spark(sql)).createOrReplaceTempView(name)
     best: dict[str, float] = {}
     for row in spark.sql(to_spark(final)).select("account_id", "strength").collect():

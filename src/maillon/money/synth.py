@@ -21,6 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from maillon.money.model import SORTED_BY, sorted_metadata
+
 HOME_COUNTRY = "FR"
 CITIES = ("Paris", "Lyon", "Marseille", "Lille", "Toulouse", "Nice", "Nantes", "Bordeaux",
           "Strasbourg", "Rennes")
@@ -335,8 +337,13 @@ def generate(out_dir: Path, *, accounts: int = 2000, days: int = 60, seed: int =
     frame.insert(0, "txn_id", [f"T{i:09d}" for i in range(len(frame))])
     frame["ts"] = pd.to_datetime(frame["ts"]).astype("datetime64[us]")
     out_dir.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False),
-                   out_dir / "transactions.parquet", compression="zstd")
+    # written in the order a scan holds them in memory (see model.SORTED_BY), and marked so
+    frame = frame.sort_values(list(SORTED_BY), kind="stable").reset_index(drop=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           **{k.encode(): v.encode()
+                                              for k, v in sorted_metadata().items()}})
+    pq.write_table(table, out_dir / "transactions.parquet", compression="zstd")
     acc = pd.DataFrame({"account_id": ids, "party_id": [f"P{a[1:]}" for a in ids],
                         "account_type": np.where(personal, "personal", "business"),
                         "city": home, "country": HOME_COUNTRY,
