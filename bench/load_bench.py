@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import random
@@ -83,20 +84,29 @@ class RawClient:
 
     httpx costs several ms of CPU per request, as much as the server's work: on 2 shared cores
     the load generator would starve the server it measures. This writes the request bytes and
-    reads the status line, headers and ``Content-Length`` body, nothing more.
+    reads the status line, headers and ``Content-Length`` body, nothing more. Like any HTTP
+    client it drops a kept-alive connection before the server's keep-alive time-out (uvicorn:
+    5 s) would close it under a request in flight.
     """
+
+    IDLE_SECONDS = 3.0
 
     def __init__(self, host: str, port: int, token: str, limit: int = 64) -> None:
         self.host, self.port = host, port
         self.auth = f"Authorization: Bearer {token}\r\n".encode()
         self.slots = asyncio.Semaphore(limit)
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
 
     async def request(self, method: str, path: str, body: bytes = b"") -> int:
         async with self.slots:
-            if self.idle:
-                reader, writer = self.idle.pop()
-            else:
+            reader = writer = None
+            while self.idle:
+                reader, writer, since = self.idle.pop()
+                if time.monotonic() - since < self.IDLE_SECONDS:
+                    break
+                writer.close()
+                reader = writer = None
+            if reader is None or writer is None:
                 reader, writer = await asyncio.open_connection(self.host, self.port)
             try:
                 head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n".encode() + self.auth
@@ -114,12 +124,16 @@ class RawClient:
             if "connection: close" in headers:
                 writer.close()
             else:
-                self.idle.append((reader, writer))
+                self.idle.append((reader, writer, time.monotonic()))
             return status
 
     def close(self) -> None:
-        for _, writer in self.idle:
+        for _, writer, _ in self.idle:
             writer.close()
+
+
+ERROR_KINDS: collections.Counter[str] = collections.Counter()
+"""What the failed requests got (status code or exception), printed beside the error count."""
 
 
 async def drive(base: str, rate: int, seconds: int, warmup: int, users: list[dict[str, str]],
@@ -153,8 +167,10 @@ async def drive(base: str, rate: int, seconds: int, warmup: int, users: list[dic
                     status = await raw.request("GET", f"/api/v1/cases/{rng.choice(ids)}")
                 if status != 200:
                     errors += counted
-            except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+                    ERROR_KINDS[f"HTTP {status}"] += counted
+            except (OSError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
                 errors += counted
+                ERROR_KINDS[type(exc).__name__] += counted
             if counted:
                 latencies.append(time.perf_counter() - start)
 
@@ -215,7 +231,8 @@ def run_one(label: str, args: argparse.Namespace, url: str | None) -> None:
     q = statistics.quantiles(latencies, n=100)
     cores = os.cpu_count() or 1
     print(f"{label} ({args.workers or 'default'} workers): offered {rate}/s for {seconds}s, "
-          f"{sent} requests in {elapsed:.1f}s ({sent / elapsed:.0f}/s), errors {errors}; "
+          f"{sent} requests in {elapsed:.1f}s ({sent / elapsed:.0f}/s), errors {errors}"
+          f"{' ' + str(dict(ERROR_KINDS)) if ERROR_KINDS else ''}; "
           f"latency ms p50 {q[49] * 1e3:.1f} p90 {q[89] * 1e3:.1f} p99 {q[98] * 1e3:.1f} "
           f"max {max(latencies) * 1e3:.1f}; CPU ms/request: server {cpu / sent * 1e3:.1f}, "
           f"load generator {own / sent * 1e3:.1f} (capacity of {cores} cores at "

@@ -205,6 +205,20 @@ def _plain(obj: Any, *names: str) -> dict[str, Any]:
     return {n: getattr(obj, n) for n in names}
 
 
+_PERSON_COLUMNS = (
+    m.Person.id, m.Person.source_record_id, m.Person.role, m.Person.organisation_id,
+    m.Person.given_name, m.Person.middle_name, m.Person.family_name, m.Person.birth_date,
+    m.Person.birth_date_precision, m.Person.gender, m.Person.age_band,
+    m.VictimContext.person_id, m.VictimContext.trafficking_status,
+    m.VictimContext.status_decided_by, m.VictimContext.relationship_to_trafficker,
+    m.VictimContext.age_when_trafficked,
+    m.PerpetratorContext.person_id, m.PerpetratorContext.entity_type,
+    m.PerpetratorContext.age_at_offence, m.PerpetratorContext.role_details,
+)
+"""One row per person with its victim and perpetrator context (outer-joined): a case read is a
+handful of column selects, not one ORM entity load per table (it runs on every API read)."""
+
+
 def get_case(
     session: Session, case_id: str, *, cipher: FieldCipher,
     scope: ColumnElement[bool] | None = None,
@@ -214,90 +228,99 @@ def get_case(
     A case outside ``scope`` is :class:`NotFound`, exactly like a case that does not exist.
     The caller decides how much of the decrypted personal data to show (and audits it).
     """
+    case_t = m.Case
     stmt = (
-        select(m.Case, m.Organisation.name)
-        .join(m.Organisation, m.Organisation.id == m.Case.organisation_id)
-        .where(m.Case.id == case_id)
+        select(case_t.id, case_t.source_record_id, case_t.organisation_id, case_t.status,
+               case_t.registration_date, case_t.closure_reason, case_t.case_owner,
+               case_t.import_batch_id, case_t.created_at, case_t.created_by,
+               case_t.updated_at, case_t.updated_by, m.Organisation.name)
+        .join(m.Organisation, m.Organisation.id == case_t.organisation_id)
+        .where(case_t.id == case_id)
     )
     if scope is not None:
         stmt = stmt.where(scope)
-    found = session.execute(stmt).first()
-    if found is None:
+    case = session.execute(stmt).first()
+    if case is None:
         raise NotFound(f"no case {case_id!r}")
-    case, org = found
     persons = session.execute(
-        select(m.Person).where(m.Person.case_id == case_id).order_by(m.Person.role, m.Person.id)
-    ).scalars().all()
-    pids = [p.id for p in persons]
+        select(*_PERSON_COLUMNS)
+        .outerjoin(m.VictimContext, m.VictimContext.person_id == m.Person.id)
+        .outerjoin(m.PerpetratorContext, m.PerpetratorContext.person_id == m.Person.id)
+        .where(m.Person.case_id == case_id).order_by(m.Person.role, m.Person.id)
+    ).all()
+    pids = [p[0] for p in persons]
     codes: dict[str, dict[str, list[str]]] = {p: {} for p in pids}
     for pid, vocabulary, code in session.execute(
         select(m.PersonCode.person_id, m.PersonCode.vocabulary, m.PersonCode.code)
         .where(m.PersonCode.person_id.in_(pids)).order_by(m.PersonCode.code)
     ):
         codes[pid].setdefault(vocabulary, []).append(code)
-    victims = {
-        v.person_id: _plain(v, "trafficking_status", "status_decided_by",
-                            "relationship_to_trafficker", "age_when_trafficked")
-        for v in session.execute(
-            select(m.VictimContext).where(m.VictimContext.person_id.in_(pids))
-        ).scalars()
-    }
-    perps = {
-        v.person_id: _plain(v, "entity_type", "age_at_offence", "role_details")
-        for v in session.execute(
-            select(m.PerpetratorContext).where(m.PerpetratorContext.person_id.in_(pids))
-        ).scalars()
-    }
+    decrypt = cipher.decrypt
 
     def clear(token: str | None, org: str, record: str, name: str) -> str | None:
-        return cipher.decrypt(token, organisation_id=org, record_id=record, field=name)
+        if token is None:
+            return None
+        return decrypt(token, organisation_id=org, record_id=record, field=name)
 
-    for p in persons:
-        context = perps.get(p.id)
-        if context is not None:
-            context["role_details"] = clear(context["role_details"], p.organisation_id, p.id,
-                                            "perpetrator_context.role_details")
-    views = [
-        PersonView(
-            id=p.id, source_record_id=p.source_record_id, role=p.role,
-            given_name=clear(p.given_name, p.organisation_id, p.id, "person.given_name"),
-            middle_name=clear(p.middle_name, p.organisation_id, p.id, "person.middle_name"),
-            family_name=clear(p.family_name, p.organisation_id, p.id, "person.family_name"),
-            birth_date=_shown_birth(
-                clear(p.birth_date, p.organisation_id, p.id, "person.birth_date"),
-                p.birth_date_precision),
-            gender=p.gender, age_band=p.age_band, codes=codes[p.id],
-            victim=victims.get(p.id), perpetrator=perps.get(p.id),
+    views = []
+    for (pid, source_id, role, org_id, given, middle, family, birth, precision, gender,
+         age_band, victim_of, status, decided_by, relationship, age_trafficked,
+         perpetrator_of, entity_type, age_at_offence, role_details) in persons:
+        victim = None if victim_of is None else {
+            "trafficking_status": status, "status_decided_by": decided_by,
+            "relationship_to_trafficker": relationship, "age_when_trafficked": age_trafficked,
+        }
+        perpetrator = None if perpetrator_of is None else {
+            "entity_type": entity_type, "age_at_offence": age_at_offence,
+            "role_details": clear(role_details, org_id, pid, "perpetrator_context.role_details"),
+        }
+        views.append(PersonView(
+            id=pid, source_record_id=source_id, role=role,
+            given_name=clear(given, org_id, pid, "person.given_name"),
+            middle_name=clear(middle, org_id, pid, "person.middle_name"),
+            family_name=clear(family, org_id, pid, "person.family_name"),
+            birth_date=_shown_birth(clear(birth, org_id, pid, "person.birth_date"), precision),
+            gender=gender, age_band=age_band, codes=codes[pid],
+            victim=victim, perpetrator=perpetrator,
+        ))
+    event = m.TraffickingEvent
+    events: list[dict[str, Any]] = [
+        {"event_type": e_type, "country": country, "admin_area": admin, "city": city,
+         "date_from": start, "date_to": end,
+         "place": clear(place, org_id, eid, "trafficking_event.place")}
+        for eid, org_id, e_type, country, admin, city, start, end, place in session.execute(
+            select(event.id, event.organisation_id, event.event_type, event.country,
+                   event.admin_area, event.city, event.date_from, event.date_to, event.place)
+            .where(event.case_id == case_id).order_by(event.date_from.nulls_last())
         )
-        for p in persons
     ]
-    events = [
-        {**_plain(e, "event_type", "country", "admin_area", "city", "date_from", "date_to"),
-         "place": clear(e.place, e.organisation_id, e.id, "trafficking_event.place")}
-        for e in session.execute(
-            select(m.TraffickingEvent).where(m.TraffickingEvent.case_id == case_id)
-            .order_by(m.TraffickingEvent.date_from.nulls_last())
-        ).scalars()
-    ]
+    ref = m.Referral
     referrals = [
-        {**_plain(r, "direction", "other_organisation", "referral_date", "reason"),
-         "details": clear(r.details, r.organisation_id, r.id, "referral.details")}
-        for r in session.execute(select(m.Referral).where(m.Referral.case_id == case_id)).scalars()
+        {"direction": direction, "other_organisation": other, "referral_date": when,
+         "reason": reason, "details": clear(details, org_id, rid, "referral.details")}
+        for rid, org_id, direction, other, when, reason, details in session.execute(
+            select(ref.id, ref.organisation_id, ref.direction, ref.other_organisation,
+                   ref.referral_date, ref.reason, ref.details).where(ref.case_id == case_id)
+        )
     ]
+    plan = m.SupportPlan
     plans = [
-        _plain(s, "person_id", "plan_type", "planned_end_date", "actual_end_date")
-        for s in session.execute(
-            select(m.SupportPlan).where(m.SupportPlan.case_id == case_id)
-        ).scalars()
+        dict(row._mapping) for row in session.execute(
+            select(plan.person_id, plan.plan_type, plan.planned_end_date, plan.actual_end_date)
+            .where(plan.case_id == case_id)
+        )
     ]
+    consent = m.Consent
     consents = [
-        _plain(c, "person_id", "scope", "given", "decided_on")
-        for c in session.execute(select(m.Consent).where(m.Consent.person_id.in_(pids))).scalars()
-    ]
+        dict(row._mapping) for row in session.execute(
+            select(consent.person_id, consent.scope, consent.given, consent.decided_on)
+            .where(consent.person_id.in_(pids))
+        )
+    ] if pids else []
     exploitation = sorted({c for p in views for c in p.codes.get("exploitation_type", [])})
     return CaseDetail(
         summary=CaseSummary(
-            id=case.id, source_record_id=case.source_record_id, organisation=org,
+            id=case.id, source_record_id=case.source_record_id, organisation=case.name,
             status=case.status, registration_date=case.registration_date,
             victims=sum(p.role == "Victim" for p in views),
             perpetrators=sum(p.role == "Perpetrator" for p in views),
@@ -313,8 +336,10 @@ def get_case(
         referrals=referrals,
         support_plans=plans,
         consents=consents,
-        provenance=_plain(case, "source_record_id", "import_batch_id", "created_at",
-                          "created_by", "updated_at", "updated_by"),
+        provenance={"source_record_id": case.source_record_id,
+                    "import_batch_id": case.import_batch_id, "created_at": case.created_at,
+                    "created_by": case.created_by, "updated_at": case.updated_at,
+                    "updated_by": case.updated_by},
     )
 
 
