@@ -2,9 +2,18 @@
 
 Usage::
 
+    bench/peer_venv.sh                                     # once: the logic-v2 peer venv
     .venv/bin/python bench/screen_bench.py                 # quality sets + 10,000-query sample
     .venv/bin/python bench/screen_bench.py --scale 1000000 --workers 2
     .venv/bin/python bench/screen_bench.py --threshold 0.75 --json bench/out/screen.json
+
+Side by side with nomenklatura's logic-v2 (``bench/peer_venv.sh`` makes its venv under
+``bench/out/peer-venv``; without it the comparison is skipped with a message, ``--no-peer``
+skips it too): the same quality sets, negatives and throughput sample and the list entities
+are written as FollowTheMoney JSON to a temporary folder, ``bench/screen_peer.py`` runs with the
+peer venv's python (3-gram TF-IDF retrieval of ``--peer-candidates`` entities, then
+``LogicV2.compare``), and both are printed side by side, each at its operating threshold
+(ours ``--threshold``, logic-v2 0.70, yente's default), with sweeps in the JSON.
 
 Lists: the UN Consolidated List (2026-02) and the OFAC SDN CSV snapshot from
 ``$MAILLON_SHARED/reference/sanctions`` (default ``../shared``). Nothing is downloaded.
@@ -46,7 +55,9 @@ import json
 import multiprocessing as mp
 import os
 import random
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -177,61 +188,195 @@ def negatives(seed: int, count: int, listed: set[tuple[str, ...]]) -> list[Query
     return out
 
 
-def evaluate(un: list[Entity], ofac: list[Entity], seed: int, size: int, n_neg: int,
-             threshold: float, config: MatcherConfig) -> dict[str, Any]:
-    sets = quality_sets(un, seed, size)
+Scored = list[list[tuple[str, float]]]
+"""Per query, the ``(list id:entity id, score)`` pairs scoring at least 0.5, best first."""
+
+
+def score_ours(un: list[Entity], ofac: list[Entity], sets: dict[str, list[tuple[Query, str]]],
+               neg: list[Query], config: MatcherConfig) -> tuple[dict[str, Scored], Scored]:
+    """Our matcher's scores on every quality set and on the negatives (at 0.5 and up)."""
     stripped = [replace(e, names=[n for n in e.names if n.kind != "original"]) for e in un]
     full = Matcher([("un_sc_sanctions", un), ("us_ofac_sdn", ofac)], config)
     no_orig = Matcher([("un_sc_sanctions", stripped), ("us_ofac_sdn", ofac)], config)
-    listed = {tuple(sorted(tokens(n.value))) for e in un + ofac for n in e.names}
-    neg = negatives(seed, n_neg, listed)
+
+    def run(matcher: Matcher, queries: list[Query]) -> Scored:
+        return [[(f"{m.list_id}:{m.entity_id}", m.score) for m in r]
+                for r in matcher.screen(queries, 0.5)]
+
+    by_set = {label: run(no_orig if label.startswith("original_script") else full,
+                         [q for q, _ in items]) for label, items in sets.items()}
+    return by_set, run(full, neg)
+
+
+def metrics(sets: dict[str, list[tuple[Query, str]]], neg: list[Query],
+            by_set: dict[str, Scored], neg_scored: Scored, threshold: float,
+            sweep: tuple[float, ...]) -> dict[str, Any]:
+    """Recall per set, false alerts, precision/F1 at ``threshold``, and a threshold sweep.
+
+    A positive is found when ``un_sc_sanctions:<its entry>`` scores at least the threshold.
+    TP = positives found, FP = alerts on negatives plus positives alerted only on other
+    entries, FN = positives missed."""
     report: dict[str, Any] = {"threshold": threshold, "sets": {}}
     tp = fp = fn = 0
-    sweep_pos: dict[str, list[float]] = {}
-    sweep_other: list[float] = []
+    best_pos: dict[str, list[float]] = {}
     for label, items in sets.items():
-        matcher = no_orig if label.startswith("original_script") else full
-        every = matcher.screen([q for q, _ in items], 0.5)
-        sweep_pos[label] = [max([m.score for m in r if m.entity_id == exp
-                                 and m.list_id == "un_sc_sanctions"], default=0.0)
-                            for (_, exp), r in zip(items, every, strict=True)]
-        results = [[m for m in r if m.score >= threshold] for r in every]
         found = 0
         misses: list[str] = []
-        for (query, expected), matches in zip(items, results, strict=True):
-            hit = any(m.list_id == "un_sc_sanctions" and m.entity_id == expected
-                      for m in matches)
-            found += hit
-            if hit:
+        best_pos[label] = []
+        for (query, expected), scored in zip(items, by_set[label], strict=True):
+            key = f"un_sc_sanctions:{expected}"
+            own = max([s for k, s in scored if k == key], default=0.0)
+            best_pos[label].append(own)
+            if own >= threshold:
+                found += 1
                 tp += 1
             else:
                 fn += 1
-                fp += bool(matches)
+                fp += any(s >= threshold for _, s in scored)
                 if len(misses) < 5:
                     misses.append(query.name)
         report["sets"][label] = {"queries": len(items),
                                  "recall": round(found / max(1, len(items)), 4),
                                  "missed_examples": misses}
-    every = full.screen(neg, 0.5)
-    sweep_other = [max([m.score for m in r], default=0.0) for r in every]
-    results = [[m for m in r if m.score >= threshold] for r in every]
-    alerts = sum(1 for r in results if r)
+    best_neg = [max([s for _, s in r], default=0.0) for r in neg_scored]
+    alerts = sum(1 for v in best_neg if v >= threshold)
     fp += alerts
     report["negatives"] = {"queries": len(neg), "false_alerts": alerts,
                            "false_alert_rate": round(alerts / max(1, len(neg)), 4),
-                           "examples": [(q.name, r[0].name, round(r[0].score, 3))
-                                        for q, r in zip(neg, results, strict=True) if r][:8]}
+                           "examples": [(q.name, r[0][0], round(r[0][1], 3))
+                                        for q, r in zip(neg, neg_scored, strict=True)
+                                        if r and r[0][1] >= threshold][:8]}
     report["sweep"] = {
         f"{t:.2f}": {**{k: round(sum(v >= t for v in vals) / max(1, len(vals)), 4)
-                        for k, vals in sweep_pos.items()},
-                     "false_alert_rate": round(sum(v >= t for v in sweep_other)
-                                               / max(1, len(sweep_other)), 4)}
-        for t in (0.70, 0.72, 0.75, 0.78, 0.80, 0.82, 0.85, 0.90)}
+                        for k, vals in best_pos.items()},
+                     "false_alert_rate": round(sum(v >= t for v in best_neg)
+                                               / max(1, len(best_neg)), 4)}
+        for t in sweep}
     precision = tp / max(1, tp + fp)
     recall = tp / max(1, tp + fn)
     report["overall"] = {"precision": round(precision, 4), "recall": round(recall, 4),
                          "f1": round(2 * precision * recall / max(1e-9, precision + recall), 4)}
     return report
+
+
+SWEEP = (0.70, 0.72, 0.75, 0.78, 0.80, 0.82, 0.85, 0.90)
+
+
+def test_sets(un: list[Entity], ofac: list[Entity], seed: int, size: int, n_neg: int
+              ) -> tuple[dict[str, list[tuple[Query, str]]], list[Query]]:
+    """The quality sets and the non-matching names (see the recipe above)."""
+    listed = {tuple(sorted(tokens(n.value))) for e in un + ofac for n in e.names}
+    return quality_sets(un, seed, size), negatives(seed, n_neg, listed)
+
+
+def evaluate(un: list[Entity], ofac: list[Entity], sets: dict[str, list[tuple[Query, str]]],
+             neg: list[Query], threshold: float, config: MatcherConfig) -> dict[str, Any]:
+    by_set, neg_scored = score_ours(un, ofac, sets, neg, config)
+    return metrics(sets, neg, by_set, neg_scored, threshold, SWEEP)
+
+
+# -- the peer: nomenklatura's logic-v2 in its own venv -------------------------------------
+
+PEER_PYTHON = ROOT / "bench" / "out" / "peer-venv" / "bin" / "python"
+PEER_THRESHOLD = 0.70
+"""yente's default match threshold for logic-v2."""
+PEER_SWEEP = (0.50, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90)
+
+
+def ftm_record(list_id: str, entity: Entity, originals: bool = True) -> dict[str, Any]:
+    """One entity as a FollowTheMoney record (``id`` = ``<list id>:<publisher id>``)."""
+    props: dict[str, list[str]] = {}
+    kind_prop = {"primary": "name", "alias": "alias", "weak": "weakAlias",
+                 "previous": "previousName", "original": "alias"}
+    for name in entity.names:
+        if name.kind == "original" and not originals:
+            continue
+        props.setdefault(kind_prop[name.kind], []).append(name.value)
+    if entity.schema == "Person":
+        for dob in entity.birth_dates:
+            years = range(dob.year, (dob.year_to or dob.year) + 1)
+            props.setdefault("birthDate", []).extend(
+                [dob.text()] if dob.precision != "range" else [str(y) for y in years])
+        if entity.nationalities:
+            props["nationality"] = list(entity.nationalities)
+        if entity.gender:
+            props["gender"] = [entity.gender]
+    if entity.countries:
+        props["country"] = list(entity.countries)
+    if entity.identifiers:
+        props["idNumber" if entity.schema == "Person" else "registrationNumber"] = [
+            i.value for i in entity.identifiers]
+    return {"id": f"{list_id}:{entity.id}", "schema": entity.schema, "properties": props}
+
+
+def run_peer(un: list[Entity], ofac: list[Entity], sets: dict[str, list[tuple[Query, str]]],
+             neg: list[Query], sample: list[Query], python: Path,
+             candidates: int) -> dict[str, Any]:
+    """Write the same quality sets, negatives and throughput sample with the list entities
+    as FollowTheMoney JSON, run ``bench/screen_peer.py`` with the peer venv's python, and
+    read its scores back into the same metrics as ours."""
+    with tempfile.TemporaryDirectory(prefix="screen-peer-") as tmp:
+        work = Path(tmp)
+        for file, originals in (("entities.ftm.json", True), ("entities_no_orig.ftm.json", False)):
+            with (work / file).open("w", encoding="utf-8") as out:
+                for list_id, entities in (("un_sc_sanctions", un), ("us_ofac_sdn", ofac)):
+                    for entity in entities:
+                        keep = originals or list_id != "un_sc_sanctions"
+                        record = ftm_record(list_id, entity, keep)
+                        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        queries = {"sets": {label: [{"id": q.id, "name": q.name} for q, _ in items]
+                            for label, items in sets.items()},
+                   "negatives": [{"id": q.id, "name": q.name} for q in neg],
+                   "throughput": [{"id": q.id, "name": q.name} for q in sample]}
+        (work / "queries.json").write_text(json.dumps(queries, ensure_ascii=False),
+                                           encoding="utf-8")
+        started = time.perf_counter()
+        subprocess.run([str(python), str(ROOT / "bench" / "screen_peer.py"), "--work", tmp,
+                        "--candidates", str(candidates)], check=True)
+        total = time.perf_counter() - started
+        raw = json.loads((work / "peer_results.json").read_text(encoding="utf-8"))
+
+    def back(rows: list[list[list[Any]]]) -> Scored:
+        return [[(str(k), float(v)) for k, v in r] for r in rows]
+
+    quality = metrics(sets, neg, {k: back(v) for k, v in raw["sets"].items()},
+                      back(raw["negatives"]), PEER_THRESHOLD, PEER_SWEEP)
+    return {"matcher": "nomenklatura logic-v2", "version": peer_version(python),
+            "retrieval": f"3-gram TF-IDF, {candidates} entities per query",
+            "index_build_s": raw["index_build_s"], "subprocess_s": round(total, 1),
+            "quality": quality, "throughput": raw["throughput"]}
+
+
+def peer_version(python: Path) -> str:
+    done = subprocess.run([str(python), "-c", "import importlib.metadata as m; "
+                           "print(m.version('nomenklatura'))"],
+                          capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "unknown"
+
+
+def side_by_side(ours: dict[str, Any], ours_speed: dict[str, Any],
+                 peer: dict[str, Any]) -> str:
+    """A text table: quality and throughput of both matchers, each at its operating point."""
+    rows = [("", f"maillon @ {ours['threshold']:.2f}",
+             f"logic-v2 @ {peer['quality']['threshold']:.2f}")]
+    for label, data in ours["sets"].items():
+        rows.append((f"recall {label}", f"{data['recall']:.3f}",
+                     f"{peer['quality']['sets'][label]['recall']:.3f}"))
+    rows.append(("false-alert rate", f"{ours['negatives']['false_alert_rate']:.4f}",
+                 f"{peer['quality']['negatives']['false_alert_rate']:.4f}"))
+    for key in ("precision", "recall", "f1"):
+        rows.append((key, f"{ours['overall'][key]:.3f}",
+                     f"{peer['quality']['overall'][key]:.3f}"))
+    q_ours, q_peer = ours_speed["queries_per_s"], peer["throughput"]["queries_per_s"]
+    rows.append((f"queries/s ({ours_speed['queries']:,} sample)", f"{q_ours:,.0f}",
+                 f"{q_peer:,.1f}"))
+    c_ours, c_peer = ours_speed["queries_per_cpu_s"], peer["throughput"]["queries_per_cpu_s"]
+    rows.append(("queries per CPU-second", f"{c_ours:,.0f}", f"{c_peer:,.1f}"))
+    rows.append(("speed ratio (wall / CPU)", f"{q_ours / max(q_peer, 1e-9):.1f}x / "
+                 f"{c_ours / max(c_peer, 1e-9):.1f}x", "1x"))
+    width = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, width, strict=True))
+                     for r in rows)
 
 
 _MATCHER: Matcher | None = None
@@ -245,19 +390,25 @@ def _work(chunk: list[Query]) -> tuple[int, float]:
     return found, time.process_time() - cpu
 
 
-def throughput(un: list[Entity], ofac: list[Entity], n: int, seed: int, workers: int,
-               config: MatcherConfig) -> dict[str, Any]:
-    """End-to-end queries/s: names half from list variants (typos), half Faker names."""
-    global _MATCHER
-    started = time.perf_counter()
-    _MATCHER = Matcher([("un_sc_sanctions", un), ("us_ofac_sdn", ofac)], config)
-    build = time.perf_counter() - started
+def sample_queries(un: list[Entity], ofac: list[Entity], n: int, seed: int) -> list[Query]:
+    """The throughput names: half list names with a typo, half Faker names (then typos of
+    those for runs beyond 10,000)."""
     rng = random.Random(seed)
     names = [n.value for e in un + ofac for n in e.names if n.kind != "original"]
     pool = [typo(rng.choice(names), rng) for _ in range(5000)]
     pool += [q.name for q in negatives(seed, 5000, set())]
-    queries = [Query(str(i), pool[i % len(pool)] if i < len(pool) else
-                     typo(pool[i % len(pool)], rng)) for i in range(n)]
+    return [Query(str(i), pool[i % len(pool)] if i < len(pool) else
+                  typo(pool[i % len(pool)], rng)) for i in range(n)]
+
+
+def throughput(un: list[Entity], ofac: list[Entity], queries: list[Query], workers: int,
+               config: MatcherConfig) -> dict[str, Any]:
+    """End-to-end queries/s of ``Matcher.screen`` over ``queries``."""
+    global _MATCHER
+    started = time.perf_counter()
+    _MATCHER = Matcher([("un_sc_sanctions", un), ("us_ofac_sdn", ofac)], config)
+    build = time.perf_counter() - started
+    n = len(queries)
     chunks = [queries[i:i + 5000] for i in range(0, n, 5000)]
     started = time.perf_counter()
     if workers > 1:
@@ -284,19 +435,38 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=0, help="also time this many queries")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--peer", type=Path, default=PEER_PYTHON,
+                        help="python of the peer venv (bench/peer_venv.sh makes it)")
+    parser.add_argument("--peer-candidates", type=int, default=10)
+    parser.add_argument("--no-peer", action="store_true", help="skip the logic-v2 comparison")
     parser.add_argument("--json", type=Path, help="write the report here")
     args = parser.parse_args()
     un, ofac = load_lists()
     config = MatcherConfig(threshold=args.threshold)
     report: dict[str, Any] = {"lists": {"un_sc_sanctions": len(un), "us_ofac_sdn": len(ofac)}}
+    sets, neg = test_sets(un, ofac, args.seed, args.size, args.negatives)
     if not args.skip_quality:
-        report["quality"] = evaluate(un, ofac, args.seed, args.size, args.negatives,
-                                     args.threshold, config)
-    report["throughput"] = throughput(un, ofac, args.sample, args.seed, 1, config)
+        report["quality"] = evaluate(un, ofac, sets, neg, args.threshold, config)
+    sample = sample_queries(un, ofac, args.sample, args.seed)
+    report["throughput"] = throughput(un, ofac, sample, 1, config)
     if args.scale:
-        report["scale"] = throughput(un, ofac, args.scale, args.seed, args.workers, config)
+        report["scale"] = throughput(un, ofac, sample_queries(un, ofac, args.scale, args.seed),
+                                     args.workers, config)
+    table = ""
+    if args.no_peer or args.skip_quality:
+        pass
+    elif not args.peer.exists():
+        print(f"peer comparison skipped: no peer venv at {args.peer} "
+              "(make it with bench/peer_venv.sh)", file=sys.stderr)
+    else:
+        report["peer"] = run_peer(un, ofac, sets, neg, sample, args.peer,
+                                  args.peer_candidates)
+        table = side_by_side(report["quality"], report["throughput"], report["peer"])
     text = json.dumps(report, indent=2, ensure_ascii=False)
     print(text)
+    if table:
+        print("\nSide by side (same quality sets, same throughput sample, one process each):")
+        print(table)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(text + "\n", encoding="utf-8")

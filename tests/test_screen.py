@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 from maillon.core.errors import InvalidFile
 from maillon.screen import service, sources
 from maillon.screen.entity import BirthDate, Entity, Name
-from maillon.screen.matcher import Matcher, Query
-from maillon.screen.normalise import fold, skeleton, tokens
+from maillon.screen.matcher import Matcher, Query, part_similarity
+from maillon.screen.normalise import fold, loose_skeleton, skeleton, split_compounds, tokens
+from maillon.screen.partsim import PairBatch, PartTable
 from maillon.store.api import Store
 
 UN_XML = """<?xml version="1.0" encoding="UTF-8"?>
@@ -74,6 +75,39 @@ def test_fold_and_skeleton_meet_across_scripts() -> None:
     latin = [skeleton(t) for t in tokens("IZZAT IBRAHIM AL-DURI")]
     assert arabic == latin
     assert tokens("Ахмед Чатаев") == ("akhmed", "chataev")
+
+
+def test_arabic_romanisation_variants() -> None:
+    # a word-initial ain is written as its vowel; the joined article and Allah split
+    assert tokens("عمر عبد العزيز") == ("amr", "abd", "al", "azyz")
+    assert tokens("عبدالولی") == ("abd", "al", "wly")
+    assert tokens("خيرالله") == ("khyr", "allah")
+    # Latin compounds split only on request (comparisons across scripts)
+    assert tokens("Shamsuddin Hidayatullah") == ("shamsuddin", "hidayatullah")
+    assert split_compounds(("shamsuddin", "hidayatullah", "camilla", "aladdin")) == (
+        "shams", "din", "hidayat", "allah", "camilla", "aladdin")
+    # qaf written q, k or g; dad written d or z; a soft c
+    assert loose_skeleton("qasmy") == loose_skeleton("gasmi")
+    assert loose_skeleton("fdl") == loose_skeleton("fazal")
+    assert loose_skeleton("lwnysy") == loose_skeleton("lounici")
+
+
+def test_batch_part_similarities_equal_pairwise() -> None:
+    table = PartTable()
+    words = ["raqib", "raqeeb", "ahmad", "ahmed", "x", "xavier", "muhammad", "mohammed",
+             "abdelrahman", "abdulrahman", "zz", "al"]
+    ids = [table.add(w, skeleton(w)) for w in words]
+    table.freeze()
+    batch = PairBatch()
+    query = ("raqib", "ahmet", "x", "mohamad", "abdelrahmen")
+    skels = tuple(skeleton(p) for p in query)
+    offset = batch.add_query(query, skels, ids)
+    sims = batch.similarities(table, 1.5, 0.5)
+    for k, word in enumerate(words):
+        for i, part in enumerate(query):
+            expected = part_similarity(part, word, skels[i], skeleton(word), False)
+            got = sims[offset + k * len(query) + i]
+            assert got == pytest.approx(expected ** 1.5 if expected >= 0.5 else -1.0)
 
 
 # -- loaders --------------------------------------------------------------------------------
@@ -285,6 +319,9 @@ def test_real_lists_load_and_match(shared: Path, tmp_path: Path) -> None:
     matcher = Matcher([("un_sc_sanctions", un.entities), ("us_ofac_sdn", ofac.entities)])
     (found,) = matcher.screen([Query("q", "صدام حسين التكريتي")])
     assert "IQi.001" in [m.entity_id for m in found]
+    # compounds written in one word in Latin, in two in the original script
+    (compound,) = matcher.screen([Query("c", "سراج الدين جلال الدين حقانى")])
+    assert "TAi.144" in [m.entity_id for m in compound]
     (banco,) = matcher.screen([Query("b", "Banco Nacional de Cuba", "Organization")])
     assert banco[0].list_id == "us_ofac_sdn" and banco[0].entity_id == "306"
 

@@ -38,15 +38,17 @@ from maillon.screen.normalise import (
     phonetic,
     script_of,
     skeleton,
+    split_compounds,
     tokens,
 )
+from maillon.screen.partsim import PairBatch, PartTable
 
 DEFAULT_THRESHOLD = 0.80
 """Operating point: the score at or above which a pair is a potential match (see the bench)."""
 
 PARTICLES = frozenset("""al el ul bin ibn bint binti bn abu abou abw abd abdel abdul ben bou de del
 della der des di du da dos das la le van von ten ter mr mrs ms dr haji hajji hadji mullah
-mulla maulvi maulana sheikh shaykh sheik shaikh qari sayed sayyid syed general gen col
+mulla maulvi maulana ud ur ul sheikh shaykh sheik shaikh qari sayed sayyid syed general gen col
 colonel imam wa fy fi""".split())
 ORG_TYPES = frozenset("""ltd limited llc inc incorporated co company corp corporation gmbh ag sa
 sarl sas srl spa bv nv plc oy ab as kg jsc ojsc cjsc pjsc ooo zao oao pao llp lp pte pty bhd
@@ -119,12 +121,17 @@ class MatcherConfig:
 class PreparedName:
     """A name as the scorer reads it: parts, their weights and skeletons."""
 
-    __slots__ = ("parts", "weights", "skels", "loose", "translit", "concat", "sorted", "total")
+    __slots__ = ("parts", "weights", "skels", "loose", "translit", "concat", "sorted", "total",
+                 "compound")
 
-    def __init__(self, text: str, org: bool | None = None) -> None:
+    def __init__(self, text: str, org: bool | None = None, split: bool = False) -> None:
         parts = tokens(text) if org is False else org_tokens(text)
-        self.translit = script_of(text) is not None and not text.isascii() and any(
-            script_of(ch) not in (None,) for ch in text if ch.isalpha() and not ch.isascii())
+        if split:
+            parts = split_compounds(parts)
+        self.compound: PreparedName | None = None
+        """For a list name: the same name with its Latin compounds split (Shamsuddin ->
+        shams din), compared with queries from another script; ``None`` when no compound."""
+        self.translit = not text.isascii() and script_of(text) is not None
         self.parts = parts
         weights = []
         for part in parts:
@@ -145,12 +152,16 @@ KEY_TYPES = {"t": 1.0, "d": 0.85, "s": 0.8, "x": 0.7, "p": 0.7, "c": 1.0, "b": 1
 """Blocking key types and their weight (times the key's idf): exact token, deletion
 neighbourhood, consonant skeleton, loose skeleton, metaphone, whole-name skeleton, pair of
 parts."""
+MULTI_KEY_TYPES = frozenset("dby")
+"""Key types with several keys per group (deletions, pairs); the others have one."""
 KEY_TYPES_CROSS = {**KEY_TYPES, "x": 1.0, "c": 1.5, "y": 1.0}
 """Weights for a query transliterated from another script: skeletons are what carry over."""
 CROSS_EQUAL = {2: 0.85, 3: 0.9, 4: 0.97}
 """Similarity of two parts with equal skeletons across scripts, by skeleton length (short
 skeletons are shared by many unrelated names)."""
-CROSS_CANDIDATES = 4
+CROSS_EDGE_PENALTY = 0.08
+"""Part similarity lost, across scripts, per end where a vowel meets a consonant."""
+CROSS_CANDIDATES = 3
 """A transliterated query keeps this many times more candidates (they are few and hard)."""
 
 
@@ -217,61 +228,157 @@ def part_similarity(a: str, b: str, sa: str, sb: str, cross: bool) -> float:
             pass
         elif len(sa) >= 2 and len(sb) >= 2:
             sim = max(sim, 0.9 * float(Levenshtein.normalized_similarity(sa, sb)))
+        elif skeleton(a) == skeleton(b) and len(a) >= 3:  # Yahya / yhyy: h carries it
+            sim = max(sim, 0.8)
+        sim -= CROSS_EDGE_PENALTY * _edge_disagreements(a, b)
     return sim
+
+
+_LATIN_VOWELS = frozenset("aeiou")
+
+
+def _edge_disagreements(written: str, latin: str) -> int:
+    """How many ends of two parts disagree on a vowel, for a part from another script
+    (``written``) against a Latin one. Arabic script writes long vowels and a word-initial
+    vowel (alef, ain), so a Latin name starting or ending with a vowel should meet one there
+    (``Umar`` is not ``mry``, ``Iqbal`` is not ``jbyly``); a final ta marbuta (``h``) or
+    ya/waw/alef counts as a vowel, a French silent final ``e`` does not."""
+    count = 0
+    if (written[0] in _LATIN_VOWELS) != (latin[0] in _LATIN_VOWELS):
+        count += 1
+    w_end = written[-1] in "aeiouywh"
+    l_end = latin[-1] in "aiouy" or (latin[-1] == "e" and len(latin) > 2
+                                      and latin[-2] in _LATIN_VOWELS) or latin[-1] == "h"
+    if w_end != l_end:
+        count += 1
+    return count
 
 
 def name_similarity(q: PreparedName, c: PreparedName, config: MatcherConfig) -> float:
     """Order-free, query-weighted similarity of two prepared names in [0, 1]."""
-    if not q.parts or not c.parts:
+    q_parts = q.parts
+    if not q_parts or not c.parts:
         return 0.0
     cross = q.translit  # only a query written in another script is compared by skeletons
-    used_q: set[int] = set()
-    used_c: set[int] = set()
+    if cross and c.compound is not None:
+        c = c.compound
+    elif not cross and q.sorted == c.sorted:  # the same parts in any order
+        return 1.0
+    c_parts = c.parts
+    n_q, n_c = len(q_parts), len(c_parts)
+    q_weights = q.weights
+    free_q = [True] * n_q
+    free_c = [True] * n_c
+    left_q, left_c = n_q, n_c
     matched = 0.0
     power = config.similarity_power
     if not cross:  # equal parts pair first, without computing their similarity
-        for i, a in enumerate(q.parts):
-            for j, b in enumerate(c.parts):
-                if a == b and j not in used_c:
-                    used_q.add(i)
-                    used_c.add(j)
-                    matched += q.weights[i]
+        for i, a in enumerate(q_parts):
+            for j, b in enumerate(c_parts):
+                if a == b and free_c[j]:
+                    free_q[i] = free_c[j] = False
+                    left_q -= 1
+                    left_c -= 1
+                    matched += q_weights[i]
                     break
-    pairs: list[tuple[float, int, int]] = []
-    if len(used_q) < len(q.parts) and len(used_c) < len(c.parts):
+    if left_q and left_c:
         q_skels = q.loose if cross else q.skels
         c_skels = c.loose if cross else c.skels
         floor = config.min_part_similarity
-        for i, (a, sa) in enumerate(zip(q.parts, q_skels, strict=True)):
-            if i in used_q:
+        pairs: list[tuple[float, int, int]] = []
+        for i in range(n_q):
+            if not free_q[i]:
                 continue
-            for j, (b, sb) in enumerate(zip(c.parts, c_skels, strict=True)):
-                if j in used_c:
-                    continue
-                sim = part_similarity(a, b, sa, sb, cross)
-                if sim >= floor:
-                    pairs.append((sim, i, j))
-        pairs.sort(reverse=True)
+            a, sa = q_parts[i], q_skels[i]
+            for j in range(n_c):
+                if free_c[j]:
+                    sim = part_similarity(a, c_parts[j], sa, c_skels[j], cross)
+                    if sim >= floor:
+                        pairs.append((sim, i, j))
+        if len(pairs) > 1:
+            pairs.sort(reverse=True)
+        for sim, i, j in pairs:
+            if free_q[i] and free_c[j]:
+                free_q[i] = free_c[j] = False
+                left_q -= 1
+                matched += q_weights[i] * sim ** power
+    used_c_weight = sum(w for w, free in zip(c.weights, free_c, strict=True) if not free)
+    return _finish(q, c, matched, free_q, used_c_weight, n_q - left_q, config)
+
+
+def name_similarity_flat(q: PreparedName, c: PreparedName, cols: list[int],
+                         sims: list[float], offset: int, config: MatcherConfig,
+                         floor: float = -1.0) -> float:
+    """:func:`name_similarity` for a query in Latin script, reading the part similarities
+    (raised to ``similarity_power``, -1 under the floor) from a :class:`PairBatch` block:
+    query part ``i`` against list part ``j`` is ``sims[offset + cols[j] * len(q.parts) + i]``.
+    A name that cannot reach ``floor`` returns 0.0 without being aligned (an upper bound: each
+    query part at its best list part, the query's own weight as denominator)."""
+    if not q.parts or not c.parts:
+        return 0.0
+    if q.sorted == c.sorted:
+        return 1.0
+    n_q = len(q.parts)
+    pairs = []
+    best = [0.0] * n_q
+    for j, col in enumerate(cols):
+        base = offset + col * n_q
+        for i in range(n_q):
+            sim = sims[base + i]
+            if sim >= 0.0:
+                pairs.append((sim, i, j))
+                if sim > best[i]:
+                    best[i] = sim
+    if floor > 0.0:
+        bound = sum(w * b for w, b in zip(q.weights, best, strict=True)) / max(q.total, 1e-9)
+        if bound < floor and not (n_q == len(cols) > 1 and float(
+                Levenshtein.normalized_similarity(q.sorted, c.sorted))
+                ** (config.similarity_power + 0.5) >= floor):
+            return 0.0
+    if not pairs and n_q != len(cols):
+        return 0.0  # nothing aligns and the whole-string rule does not apply
+    pairs.sort(reverse=True)
+    free_q = [True] * n_q
+    free_c = [True] * len(cols)
+    used = 0
+    matched = used_c_weight = 0.0
+    q_weights, c_weights = q.weights, c.weights
     for sim, i, j in pairs:
-        if i in used_q or j in used_c:
-            continue
-        used_q.add(i)
-        used_c.add(j)
-        matched += q.weights[i] * sim ** power
-    extra = sum(w for j, w in enumerate(c.weights) if j not in used_c)
-    factor = config.extra_list_part if len(used_q) > 1 else 2 * config.extra_list_part
-    score = matched / (q.total + factor * extra)
-    if len(q.parts) == len(c.parts) > 1 and score < 1.0:
+        if free_q[i] and free_c[j]:
+            free_q[i] = free_c[j] = False
+            used += 1
+            matched += q_weights[i] * sim
+            used_c_weight += c_weights[j]
+            if used == n_q:
+                break
+    return _finish(q, c, matched, free_q, used_c_weight, used, config)
+
+
+def _finish(q: PreparedName, c: PreparedName, matched: float, free_q: list[bool],
+            used_c_weight: float, used_q: int, config: MatcherConfig) -> float:
+    """The name score from the aligned parts: missing list parts, whole-string and
+    cross-script rules."""
+    cross = q.translit
+    n_q, n_c = len(q.parts), len(c.parts)
+    power = config.similarity_power
+    extra = c.total - used_c_weight
+    factor = config.extra_list_part if used_q > 1 else 2 * config.extra_list_part
+    total = q.total
+    if cross:  # an article or particle of the original script is often not romanised
+        total -= 0.5 * sum(w for w, free in zip(q.weights, free_q, strict=True)
+                           if free and w <= LOW_WEIGHT)
+    score = matched / (max(total, 1e-9) + factor * extra)
+    if n_q == n_c > 1 and score < 1.0:
         # typos spread over short parts: whole-string similarity of the sorted parts
         whole = float(Levenshtein.normalized_similarity(q.sorted, c.sorted))
-        score = max(score, whole ** (config.similarity_power + 0.5))
-    if len(q.parts) == 1 and score < 1.0:  # one fuzzy part is weak evidence
+        score = max(score, whole ** (power + 0.5))
+    if n_q == 1 and score < 1.0:  # one fuzzy part is weak evidence
         score *= 0.95
-    if (cross and len(q.parts) > 1 and len(c.parts) > 1 and len(q.concat) >= 5
-            and len(c.concat) >= 5):  # spacing differs across scripts: compare whole skeletons
-        concat = float(Levenshtein.normalized_similarity(q.concat, c.concat))
-        score = max(score, 0.92 * concat ** config.similarity_power)
     if cross:
+        if n_q > 1 and n_c > 1 and len(q.concat) >= 5 and len(c.concat) >= 5:
+            # spacing differs across scripts: compare whole skeletons
+            concat = float(Levenshtein.normalized_similarity(q.concat, c.concat))
+            score = max(score, 0.92 * concat ** power)
         score += config.cross_script_offset
     return min(1.0, score)
 
@@ -308,6 +415,10 @@ def _norm_id(value: str) -> str:
     return "".join(ch for ch in value.upper() if ch.isalnum())
 
 
+Block = tuple[dict[int, int], int, list[float]]
+"""A query's part similarities in its batch: column of each list part id, offset, values."""
+
+
 class Matcher:
     """An in-memory index over the entities of one or more lists."""
 
@@ -331,6 +442,10 @@ class Matcher:
                     prepared = PreparedName(name.value, org=org)
                     if not prepared.parts:
                         continue
+                    if not prepared.translit:
+                        split = PreparedName(name.value, org=org, split=True)
+                        if split.parts != prepared.parts:
+                            prepared.compound = split
                     self.names.append(prepared)
                     self.name_text.append(name.value)
                     self.name_entity.append(e_index)
@@ -339,6 +454,11 @@ class Matcher:
                     key = _norm_id(ident.value)
                     if len(key) >= 5:
                         self.identifiers.setdefault(key, []).append(e_index)
+        self.part_table = PartTable()
+        self.name_parts: list[tuple[int, ...]] = [
+            tuple(self.part_table.add(p, k) for p, k in zip(name.parts, name.skels, strict=True))
+            for name in self.names]
+        self.part_table.freeze()
         self.first_name: dict[int, int] = {}
         for n, e_index in enumerate(self.name_entity):
             self.first_name.setdefault(e_index, n)
@@ -349,7 +469,8 @@ class Matcher:
         rows: list[int] = []
         cols: list[int] = []
         for n, name in enumerate(self.names):
-            for key in _keys(name):
+            keys = _keys(name) if name.compound is None else _keys(name) | _keys(name.compound)
+            for key in keys:
                 col = vocab.setdefault(key, len(vocab))
                 rows.append(n)
                 cols.append(col)
@@ -392,16 +513,17 @@ class Matcher:
                     vals.append(float(self.idf[col]) * weights[key[0]])
         n_groups = max(1, len(group_query))
         best: Any = None
-        for rows, cols, vals in per_type.values():
+        for key_type, (rows, cols, vals) in per_type.items():
             if not rows:
                 continue
             qm = sparse.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)),
                                    shape=(n_groups, self.key_name.shape[0]))
-            # a key hits a name once; several keys of one type for one part: keep the best
             hit = (qm @ self.key_name).tocsr()
-            count = (qm.astype(bool).astype(np.float32) @ self.key_name).tocsr()
-            hit.data = hit.data / np.maximum(count.data, 1.0) if hit.nnz == count.nnz else \
-                hit.data
+            if key_type in MULTI_KEY_TYPES:
+                # several keys of one type for one part: their mean over the keys that hit
+                count = (qm.astype(bool).astype(np.float32) @ self.key_name).tocsr()
+                if hit.nnz == count.nnz:
+                    hit.data = hit.data / np.maximum(count.data, 1.0)
             best = hit if best is None else best.maximum(hit)
         if best is None:
             return [np.zeros(0, dtype=np.int64) for _ in prepared]
@@ -426,16 +548,28 @@ class Matcher:
     # -- stage 2 ---------------------------------------------------------------------------
 
     def _score_entity(self, query: Query, q_name: PreparedName, e_index: int,
-                      name_indices: list[int]) -> Match:
+                      name_indices: list[int], floor: float = -1.0,
+                      block: Block | None = None) -> Match | None:
+        """The entity's match, or ``None`` when its name similarity is under ``floor`` (the
+        caller passes the threshold less the most the other features could add). ``block``:
+        the query's part similarities from the batch (see :meth:`screen`)."""
         config = self.config
         best_sim, best_name, best_kind = -1.0, name_indices[0], "primary"
+        names, kinds, name_parts = self.names, self.name_kind, self.name_parts
         for n in name_indices:
-            sim = name_similarity(q_name, self.names[n], config)
-            kind = self.name_kind[n]
+            if block is None:
+                sim = name_similarity(q_name, names[n], config)
+            else:
+                column, offset, sims = block
+                sim = name_similarity_flat(q_name, names[n], [column[p] for p in name_parts[n]],
+                                           sims, offset, config, floor)
+            kind = kinds[n]
             if kind == "weak" and sim < 0.99:
                 sim *= 0.85
             if sim > best_sim:
                 best_sim, best_name, best_kind = sim, n, kind
+        if best_sim < floor:
+            return None
         entity = self.entities[e_index]
         features = [Feature("name", round(best_sim, 4), 1.0)]
         score = best_sim
@@ -482,24 +616,52 @@ class Matcher:
             prepared = [PreparedName(q.name, org=(q.schema in ORG_SCHEMAS) if q.schema else None)
                         for q in chunk]
             candidates = self._candidates(prepared)
-            for query, q_name, cand in zip(chunk, prepared, candidates, strict=True):
-                results.append(self._score_query(query, q_name, cand, threshold))
+            groups = [self._by_entity(query, cand)
+                      for query, cand in zip(chunk, candidates, strict=True)]
+            pairs = PairBatch()
+            blocks: list[tuple[dict[int, int], int] | None] = []
+            for q_name, by_entity in zip(prepared, groups, strict=True):
+                if q_name.translit or not q_name.parts or not by_entity:
+                    blocks.append(None)  # other scripts: pairwise, on skeletons
+                    continue
+                ids = list({p for names in by_entity.values() for n in names
+                            for p in self.name_parts[n]})
+                offset = pairs.add_query(q_name.parts, q_name.skels, ids)
+                blocks.append(({u: k for k, u in enumerate(ids)}, offset))
+            sims = pairs.similarities(self.part_table, self.config.similarity_power,
+                                      self.config.min_part_similarity)
+            for query, q_name, by_entity, block in zip(chunk, prepared, groups, blocks,
+                                                       strict=True):
+                results.append(self._score_query(query, q_name, by_entity, threshold,
+                                                 None if block is None else (*block, sims)))
         return results
 
-    def _score_query(self, query: Query, q_name: PreparedName, cand: np.ndarray,
-                     threshold: float | None) -> list[Match]:
+    def _by_entity(self, query: Query, cand: np.ndarray) -> dict[int, list[int]]:
+        """Candidate names by entity, with the entities of a matching identifier."""
         by_entity: dict[int, list[int]] = {}
         for n in cand.tolist():
             by_entity.setdefault(self.name_entity[n], []).append(n)
         for ident in query.identifiers:
             for e_index in self.identifiers.get(_norm_id(ident), []):
                 by_entity.setdefault(e_index, [self.first_name[e_index]])
+        return by_entity
+
+    def _score_query(self, query: Query, q_name: PreparedName, by_entity: dict[int, list[int]],
+                     threshold: float | None, block: Block | None) -> list[Match]:
         matches = []
+        if query.identifiers:  # an identifier match can lift any name to 0.95
+            bonus = 1.0
+        else:
+            w = self.config.weights
+            bonus = (max(0.0, w["dob_match"], w["dob_year_match"], w["dob_year_close"])
+                     if query.birth_date is not None else 0.0)
+            bonus += max(0.0, w["country_match"]) if query.country else 0.0
         for e_index, names in by_entity.items():
-            match = self._score_entity(query, q_name, e_index, names)
-            limit = threshold if threshold is not None else self.config.threshold_for(
-                match.list_id)
-            if match.score >= limit:
+            list_id = self.entity_list[e_index]
+            limit = threshold if threshold is not None else self.config.threshold_for(list_id)
+            match = self._score_entity(query, q_name, e_index, names, limit - bonus - 1e-9,
+                                       block)
+            if match is not None and match.score >= limit:
                 matches.append(match)
         matches.sort(key=lambda m: (-m.score, m.list_id, m.entity_id))
         return matches

@@ -23,6 +23,7 @@ _CYRILLIC = str.maketrans({
     "ђ": "dj", "џ": "dz"})
 """Cyrillic to Latin close to BGN/PCGN, the spelling sanctions lists use (ICU's ASCII form
 drops the h of ch/sh/kh, which the lists keep)."""
+_AIN_INITIAL = re.compile(r"(^|\s|ال)ع")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _VOWELS = re.compile(r"[aeiouyw]+")
 _REPEAT = re.compile(r"(.)\1+")
@@ -63,7 +64,9 @@ def fold(text: str) -> str:
         if stripped.isascii():
             return stripped.lower()
     if script_of(text) == "Arab":  # ta marbuta is written -a / -ah in Latin spellings
-        text = text.replace("ة", "ه").replace("ع", "").replace("ء", "").replace("ظ", "ض")
+        # a word-initial ain is written as its vowel (Ali, Omar, Aziz, Abd), elsewhere dropped
+        text = _AIN_INITIAL.sub(r"\1ا", text.replace("ة", "ه").replace("ہ", "ه"))
+        text = text.replace("ع", "").replace("ء", "").replace("ظ", "ض")
     if script_of(text) == "Cyrl":
         text = text.lower().translate(_CYRILLIC)
     return (ascii_text(text) or "").lower()
@@ -77,14 +80,44 @@ def tokens(text: str) -> tuple[str, ...]:
     if script_of(text) == "Arab":  # the article is written joined: altkryty -> al tkryty
         split: list[str] = []
         for t in found:
-            if t.startswith("wal") and len(t) > 5:  # wa-l-: "and the"
+            if t == "allh":  # Allah, as Latin spellings write it
+                split.append("allah")
+            elif t.endswith("allh") and len(t) > 6:  # Khayrullah written as one word
+                split.extend((t[:-4], "allah"))
+            elif t.startswith("wal") and len(t) > 5:  # wa-l-: "and the"
                 split.extend(("wa", "al", t[3:]))
-            elif t.startswith("al") and len(t) > 4:
+            elif t.startswith("abdal") and len(t) > 6:  # abd al- written as one word
+                split.extend(("abd", "al", t[5:]))
+            elif t.startswith("al") and len(t) >= 4 and t != "allh":  # not Allah
                 split.extend(("al", t[2:]))
             else:
                 split.append(t)
         found = tuple(split)
     return found
+
+
+def split_compounds(parts: tuple[str, ...]) -> tuple[str, ...]:
+    """``parts`` with Latin compounds of a name and ``-ud-din`` / ``-ullah`` (Shamsuddin,
+    Jallaloudine, Hidayatullah, Abdallah) in two parts, as the original script writes them
+    (``shams`` ``din``; ``hidayat`` ``allah``). For comparing with a name from another
+    script only: between Latin spellings the whole word compares better (typos)."""
+    if not any(t.endswith(("din", "dine", "lah", "lla")) for t in parts):
+        return parts
+    return tuple(p for t in parts for p in _split_compound(t))
+
+
+_DIN = re.compile(r"([a-z]{3,}?)[aeiou]{1,2}d?(din)e?")
+_ALLAH = re.compile(r"([a-z]{3,}?)[uoa](?:llah?|lah)")
+
+
+def _split_compound(token: str) -> tuple[str, ...]:
+    found = _DIN.fullmatch(token)
+    if found:
+        return found.group(1), "din"
+    found = _ALLAH.fullmatch(token)
+    if found:
+        return found.group(1), "allah"
+    return (token,)
 
 
 @lru_cache(maxsize=1 << 19)
@@ -120,8 +153,9 @@ def org_tokens(text: str) -> tuple[str, ...]:
     return tokens(str(replace_org_types_compare(text)))
 
 
-_LOOSE = str.maketrans({"q": "k", "c": "k", "z": "s", "v": "f", "x": "s", "h": None,
-                        "t": "d", "g": "j", "p": "b",
+_SOFT_C = re.compile(r"c(?=[eiy])")
+_LOOSE = str.maketrans({"q": "k", "c": "k", "g": "k", "j": "k", "z": "d", "v": "f",
+                        "x": "s", "h": None, "t": "d", "p": "b",
                         "a": None, "e": None, "i": None, "o": None, "u": None, "y": None,
                         "w": None})
 
@@ -129,5 +163,8 @@ _LOOSE = str.maketrans({"q": "k", "c": "k", "z": "s", "v": "f", "x": "s", "h": N
 @lru_cache(maxsize=1 << 19)
 def loose_skeleton(token: str) -> str:
     """Looser skeleton for names across scripts: also without ``h`` (transliterations differ
-    on digraphs: Arabic ``tḥ`` folds to ``th`` like Latin ``th``)."""
-    return _REPEAT.sub(r"\1", token.replace("ch", "s").translate(_LOOSE))
+    on digraphs: Arabic ``tḥ`` folds to ``th`` like Latin ``th``); one class for g, j, k, q
+    and hard c (qaf is written q, k or g: Qasim, Kasim, Gasmi; jim j or g), one for d, t
+    and z (dad and za are written d or z: Fadl, Fazal), c before e/i/y as s (Lounici)."""
+    token = _SOFT_C.sub("s", token.replace("dj", "j").replace("ch", "s"))
+    return _REPEAT.sub(r"\1", token.translate(_LOOSE))
