@@ -82,6 +82,7 @@ def test_arabic_romanisation_variants() -> None:
     assert tokens("عمر عبد العزيز") == ("amr", "abd", "al", "azyz")
     assert tokens("عبدالولی") == ("abd", "al", "wly")
     assert tokens("خيرالله") == ("khyr", "allah")
+    assert tokens("گیدڑ المھاجرین") == ("gydr", "al", "mhajryn")  # Urdu letters
     # Latin compounds split only on request (comparisons across scripts)
     assert tokens("Shamsuddin Hidayatullah") == ("shamsuddin", "hidayatullah")
     assert split_compounds(("shamsuddin", "hidayatullah", "camilla", "aladdin")) == (
@@ -322,6 +323,13 @@ def test_real_lists_load_and_match(shared: Path, tmp_path: Path) -> None:
     # compounds written in one word in Latin, in two in the original script
     (compound,) = matcher.screen([Query("c", "سراج الدين جلال الدين حقانى")])
     assert "TAi.144" in [m.entity_id for m in compound]
+    # entities in Arabic script: ta marbuta read -at in a construct (Asbat al-Ansar), an
+    # acronym part (AL-ITIHAAD AL-ISLAMIYA / AIAI), Urdu letters (Geedar, Muhajirin)
+    for query, listed in (("عصبة الأنصار", "QDe.007"), ("الاتحاد الاسلامي", "QDe.002"),
+                          ("طارق گیدڑ گروپ", "QDe.160"),
+                          ("تنظیم جیش المھاجرین و الأنصار", "QDe.148")):
+        (org,) = matcher.screen([Query("o", query)])
+        assert listed in [m.entity_id for m in org], query
     (banco,) = matcher.screen([Query("b", "Banco Nacional de Cuba", "Organization")])
     assert banco[0].list_id == "us_ofac_sdn" and banco[0].entity_id == "306"
 

@@ -49,12 +49,12 @@ DEFAULT_THRESHOLD = 0.80
 PARTICLES = frozenset("""al el ul bin ibn bint binti bn abu abou abw abd abdel abdul ben bou de del
 della der des di du da dos das la le van von ten ter mr mrs ms dr haji hajji hadji mullah
 mulla maulvi maulana ud ur ul sheikh shaykh sheik shaikh qari sayed sayyid syed general gen col
-colonel imam wa fy fi""".split())
+colonel imam wa w fy fi""".split())
 ORG_TYPES = frozenset("""ltd limited llc inc incorporated co company corp corporation gmbh ag sa
 sarl sas srl spa bv nv plc oy ab as kg jsc ojsc cjsc pjsc ooo zao oao pao llp lp pte pty bhd
 sdn fze fzco fzc fz lda ltda sae saa kft zrt doo ad ood eood sro spzoo tov pp cv sl slu
 establishment est trading group holding holdings international intl enterprise enterprises
-industries industry and of the for""".split())
+industries industry and of the for tndym tnzym""".split())
 LOW_WEIGHT = 0.3
 
 
@@ -118,6 +118,10 @@ class MatcherConfig:
         return self.list_thresholds.get(list_id, self.threshold)
 
 
+_VOWEL_SKELS = frozenset("aeiouyw")
+"""The skeleton :func:`skeleton` gives a part made of vowels only."""
+
+
 class PreparedName:
     """A name as the scorer reads it: parts, their weights and skeletons."""
 
@@ -142,7 +146,8 @@ class PreparedName:
         self.weights = weights
         self.skels = tuple(skeleton(p) for p in parts)
         self.loose = tuple(loose_skeleton(p) for p in parts)
-        self.concat = "".join(self.skels).replace("h", "")
+        # a part of vowels only (an acronym: AIAI) has no consonants to meet across scripts
+        self.concat = "".join(k for k in self.skels if k not in _VOWEL_SKELS).replace("h", "")
         self.sorted = " ".join(sorted(parts))
         self.total = float(sum(weights))
 
@@ -208,6 +213,14 @@ def _keys(name: PreparedName) -> set[str]:
 def part_similarity(a: str, b: str, sa: str, sb: str, cross: bool) -> float:
     if a == b:
         return 1.0
+    if cross and len(a) > 2 and len(b) > 2 and a[-1] == "h" and (
+            b[-1] == "a" or (b[-1] == "t" and b[-2] in "aeiou")):
+        # a final ta marbuta is written -a in Latin (qa'idh: Qaida), and read -at before the
+        # next word of a construct ('sbh al-ansar: Asbat al-Ansar)
+        a = a[:-1] + ("a" if b[-1] == "a" else "at")
+        if a == b:
+            return 1.0
+        sa = loose_skeleton(a)
     if len(a) == 1 or len(b) == 1:
         return 0.7 if a[0] == b[0] else 0.0
     distance = int(OSA.distance(a, b))

@@ -23,6 +23,10 @@ _CYRILLIC = str.maketrans({
     "ђ": "dj", "џ": "dz"})
 """Cyrillic to Latin close to BGN/PCGN, the spelling sanctions lists use (ICU's ASCII form
 drops the h of ch/sh/kh, which the lists keep)."""
+_URDU = str.maketrans({"ھ": "ه", "ہ": "ه", "ۃ": "ه", "ڑ": "ر", "ٹ": "ت", "ڈ": "د", "ں": "ن",
+                       "ے": "ي"})
+"""Urdu and Pashto letters ICU leaves untransliterated ('?'), as their Arabic base letters
+(do-chashmi he, retroflex r/t/d, nun ghunna, bari ye): Jaysh al-Muhajirin, Tariq Geedar."""
 _AIN_INITIAL = re.compile(r"(^|\s|ال)ع")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _VOWELS = re.compile(r"[aeiouyw]+")
@@ -65,7 +69,7 @@ def fold(text: str) -> str:
             return stripped.lower()
     if script_of(text) == "Arab":  # ta marbuta is written -a / -ah in Latin spellings
         # a word-initial ain is written as its vowel (Ali, Omar, Aziz, Abd), elsewhere dropped
-        text = _AIN_INITIAL.sub(r"\1ا", text.replace("ة", "ه").replace("ہ", "ه"))
+        text = _AIN_INITIAL.sub(r"\1ا", text.translate(_URDU).replace("ة", "ه"))
         text = text.replace("ع", "").replace("ء", "").replace("ظ", "ض")
     if script_of(text) == "Cyrl":
         text = text.lower().translate(_CYRILLIC)
