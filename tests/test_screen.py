@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -222,6 +223,30 @@ def test_matcher_variants_and_explanation(tmp_path: Path) -> None:
     assert best["company"] is not None and best["company"].entity_id == "NK-2"
     assert best["other"] is None
     assert best["ident"] is not None and best["ident"].score >= 0.95
+
+
+def test_index_does_not_depend_on_the_process_hash_seed(tmp_path: Path) -> None:
+    """Two runs of `maillon screen names` on the same lists must give the same matches: the
+    blocking index's columns (whose order decides ties at the candidate cut-off) may not follow
+    Python's per-process string hashing."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from tests.test_screen import small_matcher; "
+        "m = small_matcher(Path(sys.argv[1])); print(sorted(m.vocab.items(), key=lambda kv: kv[1]))"
+    )
+    runs = []
+    for seed in ("1", "2"):
+        folder = tmp_path / seed
+        folder.mkdir()
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(folder)], capture_output=True, text=True,
+            check=True, cwd=Path(__file__).resolve().parents[1],
+            env={**os.environ, "PYTHONHASHSEED": seed}, timeout=120,
+        )
+        runs.append(done.stdout)
+    assert runs[0] == runs[1] and len(runs[0]) > 100
 
 
 def test_original_script_matches_latin_names(tmp_path: Path) -> None:

@@ -483,7 +483,9 @@ class Matcher:
         cols: list[int] = []
         for n, name in enumerate(self.names):
             keys = _keys(name) if name.compound is None else _keys(name) | _keys(name.compound)
-            for key in keys:
+            # sorted: the column order (hence the order of float sums in the candidate scores,
+            # hence ties at the cut-off) must not follow Python's per-process string hashing
+            for key in sorted(keys):
                 col = vocab.setdefault(key, len(vocab))
                 rows.append(n)
                 cols.append(col)
