@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from maillon.auth.context import Security, operator_name
+from maillon.core.cli_support import print_error
 from maillon.core.errors import MaillonError
 from maillon.core.settings import Settings
 from maillon.store.api import open_store
@@ -23,9 +24,7 @@ err = Console(stderr=True)
 
 
 def _fail(exc: MaillonError) -> typer.Exit:
-    err.print(f"error: {exc.message}", markup=False)
-    for detail in exc.details:
-        err.print(f"  {detail}", markup=False)
+    print_error(exc)
     return typer.Exit(1)
 
 

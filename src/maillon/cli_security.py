@@ -16,6 +16,7 @@ from rich.console import Console
 from maillon.auth import api as auth
 from maillon.auth.context import Security, operator_name
 from maillon.auth.orgs import create_organisation, find_organisation
+from maillon.core.cli_support import print_error
 from maillon.core.errors import MaillonError
 from maillon.core.settings import Settings
 from maillon.store.api import open_store
@@ -40,9 +41,7 @@ def _settings(ctx: typer.Context) -> Settings:
 
 
 def _fail(exc: MaillonError) -> typer.Exit:
-    err.print(f"error: {exc.message}", markup=False)
-    for detail in exc.details:
-        err.print(f"  {detail}", markup=False)
+    print_error(exc)
     return typer.Exit(1)
 
 

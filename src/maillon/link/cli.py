@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from maillon.core.cli_support import print_error
 from maillon.core.errors import MaillonError
 from maillon.link.defaults import DEFAULT_THRESHOLD
 
@@ -21,9 +22,7 @@ out = Console()
 
 
 def _fail(exc: MaillonError) -> typer.Exit:
-    err.print(f"error: {exc.message}", markup=False)
-    for d in exc.details[:20]:
-        err.print(f"  {d}", markup=False)
+    print_error(exc, limit=20)
     return typer.Exit(2)
 
 

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from maillon.core.cli_support import print_error
 from maillon.core.errors import InvalidInput, MaillonError
 
 app = typer.Typer(help="Follow the money: import transactions, scan for red flags, STR drafts.",
@@ -22,11 +23,7 @@ Profile = Annotated[str, typer.Option(help="Mapping profile: maillon, amlsim or 
 
 
 def _fail(exc: MaillonError) -> None:
-    err.print(f"error: {exc.message}", markup=False)
-    for d in exc.details[:50]:
-        err.print(f"  {d}", markup=False, highlight=False)
-    if len(exc.details) > 50:
-        err.print(f"  ... and {len(exc.details) - 50} more")
+    print_error(exc, limit=50)
     raise typer.Exit(1 if isinstance(exc, InvalidInput) else 2)
 
 

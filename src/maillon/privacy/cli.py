@@ -12,6 +12,7 @@ from rich.console import Console
 
 from maillon.auth.context import Security, operator_name
 from maillon.auth.orgs import find_organisation
+from maillon.core.cli_support import print_error
 from maillon.core.errors import MaillonError
 from maillon.core.settings import Settings
 from maillon.privacy import api as privacy
@@ -27,9 +28,7 @@ err = Console(stderr=True)
 
 
 def _fail(exc: MaillonError) -> typer.Exit:
-    err.print(f"error: {exc.message}", markup=False)
-    for detail in exc.details:
-        err.print(f"  {detail}", markup=False)
+    print_error(exc)
     return typer.Exit(1)
 
 

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from maillon.core.cli_support import print_error, root_settings
 from maillon.core.errors import MaillonError
 from maillon.core.settings import Settings
 from maillon.store.crypto import FieldCipher
@@ -29,15 +30,11 @@ err = Console(stderr=True)
 
 
 def _settings(ctx: typer.Context) -> Settings:
-    parent = ctx.find_root()
-    settings: Settings = parent.obj
-    return settings
+    return root_settings(ctx)
 
 
 def _fail(exc: MaillonError) -> typer.Exit:
-    err.print(f"[red]{exc.message}[/]", highlight=False)
-    for detail in exc.details[:20]:
-        err.print(f"  {detail}", markup=False, highlight=False)
+    print_error(exc, limit=20)
     return typer.Exit(1 if exc.status == 422 else 2)
 
 

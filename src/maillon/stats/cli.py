@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from maillon.auth.context import operator_name
+from maillon.core.cli_support import print_error, root_settings
 from maillon.core.errors import MaillonError
 from maillon.core.settings import Settings
 from maillon.store.api import open_store
@@ -29,15 +30,11 @@ FormOpt = Annotated[str | None, typer.Option(help="Form of exploitation: SEX, FL
 
 
 def _settings(ctx: typer.Context) -> Settings:
-    parent = ctx.find_root()
-    settings: Settings = parent.obj
-    return settings
+    return root_settings(ctx)
 
 
 def _fail(exc: MaillonError) -> typer.Exit:
-    err.print(f"error: {exc.message}", markup=False)
-    for d in exc.details[:20]:
-        err.print(f"  {d}", markup=False)
+    print_error(exc, limit=20)
     return typer.Exit(1 if exc.status == 422 else 2)
 
 
