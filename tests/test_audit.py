@@ -246,6 +246,62 @@ def test_concurrent_appenders(engine: Engine, audit: AuditLog) -> None:
     assert result.anchored_seq == 400
 
 
+def test_group_commit_returns_each_callers_own_entry(
+    engine: Engine, audit: AuditLog, tmp_path: Path, backend: str
+) -> None:
+    """Reads audited by many threads at once (and a second log writer, as another web worker
+    would be): every caller gets the seq of ITS entry, committed and anchored on return."""
+    other = AuditLog(KEY, audit.anchor_path)
+    errors: list[BaseException] = []
+    got: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def work(log: AuditLog, name: str) -> None:
+        try:
+            for i in range(40):
+                rid = f"{name}-{i}"
+                seq = log.append_committed(engine, AuditRecord(
+                    actor=name, action="read", resource="case", resource_id=rid,
+                    fields=("given_name",), source="10.0.0.3"))
+                with engine.connect() as conn:  # committed before append_committed returned
+                    stored = conn.execute(select(table_of(AuditEntry).c.resource_id)
+                                          .where(table_of(AuditEntry).c.seq == seq)).scalar()
+                assert stored == rid
+                with lock:
+                    got[rid] = seq
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(audit if n % 2 else other, f"t{n}"))
+               for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert sorted(got.values()) == list(range(1, 241))
+    with engine.connect() as conn:
+        result = audit.verify(conn)
+    assert result.ok, result.reason
+    assert result.anchored_seq == 240
+    if backend == "sqlite":
+        assert (tmp_path / "audit.sqlite.audit-lock").exists()  # workers hand over by file lock
+
+
+def test_group_commit_errors_reach_the_caller(engine: Engine, audit: AuditLog) -> None:
+    with pytest.raises(InvalidInput):
+        audit.append_committed(engine, AuditRecord(actor="", action="read", resource="case"))
+    with engine.begin() as conn:  # the group's transaction fails: the caller gets the error
+        conn.execute(text("DROP TABLE audit_change"))
+        conn.execute(text("DROP TABLE audit_log"))
+    with pytest.raises(Exception, match="audit_log"):
+        audit.append_committed(engine, record(1))
+    Base.metadata.create_all(engine, tables=TABLES)  # and the next group is not stuck
+    assert audit.append_committed(engine, record(2)) == 1
+    with engine.connect() as conn:
+        assert audit.verify(conn).ok
+
+
 def test_rollback_leaves_nothing(engine: Engine, audit: AuditLog) -> None:
     fill(audit, engine, 3)
     before = audit.anchor_path.read_bytes()

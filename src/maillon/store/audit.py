@@ -309,6 +309,44 @@ def _anchor_lock(path: Path) -> Iterator[None]:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
+@dataclass(eq=False)
+class _Waiter:
+    """One entry waiting for its group's transaction (see :meth:`AuditLog.append_committed`)."""
+
+    record: AuditRecord
+    seq: int | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
+@dataclass(eq=False)
+class _Group:
+    leader: threading.Lock = field(default_factory=threading.Lock)
+    queue_lock: threading.Lock = field(default_factory=threading.Lock)
+    queue: list[_Waiter] = field(default_factory=list)
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """SQLite file: hold an exclusive lock on ``<database>.audit-lock`` while a group writes.
+
+    Web workers are separate processes: without it, two of them appending at once meet in
+    SQLite's busy handler, which sleeps in growing steps (1, 2, 5, 10 ms...) and so turns a
+    millisecond of contention into tens of milliseconds of latency; a file lock hands over at
+    once. Only group commits take it; other writers still rely on SQLite's own locking.
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    with open(database + ".audit-lock", "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
 # ---------------------------------------------------------------------------------------------
 # Writer
 
@@ -330,6 +368,8 @@ class AuditLog:
         self._tickets = 0  # committed heads handed to after_commit so far
         self._newest: _Pending | None = None  # newest of them not yet taken by an anchorer
         self._covered = 0  # every ticket up to this one is anchored
+        # Group commit (see append_committed): queued entries per engine.
+        self._groups: weakref.WeakKeyDictionary[Engine, _Group] = weakref.WeakKeyDictionary()
 
     # -- appending ----------------------------------------------------------------------------
 
@@ -445,6 +485,62 @@ class AuditLog:
         finally:
             if began and conn.in_transaction():
                 conn.rollback()
+
+    def append_committed(self, engine: Engine, record: AuditRecord) -> int:
+        """Append ``record`` in a transaction of its own, committed and anchored on return.
+
+        For entries that record an event rather than change data with it (a read of personal
+        data): request threads that arrive together share ONE transaction and one anchor write
+        (group commit). The first thread to get the group's lock writes every entry queued so
+        far with :meth:`append_many`; the others find theirs written when they get the lock.
+        Under load this divides the cost of a transaction (SQLite's write lock, the head read,
+        the commit, the anchor's two fsyncs) among the requests of a group, and each request
+        still returns only once its entry is committed and anchored. If the group's
+        transaction fails, every request of the group gets the error.
+        """
+        _columns(record)  # a bad entry fails its own request, not the group's
+        waiter = _Waiter(record)
+        group = self._group_of(engine)
+        with group.queue_lock:
+            group.queue.append(waiter)
+        with group.leader:
+            if not waiter.done:
+                with group.queue_lock:
+                    batch, group.queue = group.queue, []
+                self._write_group(engine, batch)
+        if waiter.error is not None:
+            raise waiter.error
+        if waiter.seq is None:  # pragma: no cover - a group either sets seqs or an error
+            raise RuntimeError("audit group ended without writing the entry")
+        return waiter.seq
+
+    def _group_of(self, engine: Engine) -> _Group:
+        with self._group:
+            found = self._groups.get(engine)
+            if found is None:
+                found = self._groups[engine] = _Group()
+            return found
+
+    def _write_group(self, engine: Engine, batch: list[_Waiter]) -> None:
+        try:
+            with engine.connect() as conn:
+                # the file lock is released after the commit, before the anchor is written
+                with _writer_lock(engine), _sqlite_file_lock(engine):
+                    try:
+                        with conn.begin():
+                            seqs = self.append_many(conn, [w.record for w in batch])
+                    except BaseException:
+                        self.discard(conn)
+                        raise
+                self.after_commit(conn)
+            for waiter, seq in zip(batch, seqs, strict=True):
+                waiter.seq = seq
+        except BaseException as exc:
+            for waiter in batch:
+                waiter.error = exc
+        finally:
+            for waiter in batch:
+                waiter.done = True
 
     def discard(self, conn: Connection) -> None:
         """Forget what ``conn`` appended (call after a rollback when reusing the connection)."""

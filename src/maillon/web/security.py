@@ -36,6 +36,7 @@ from maillon.core.errors import PermissionDenied
 from maillon.core.timeutil import utcnow
 from maillon.store import models as m
 from maillon.store.api import Store
+from maillon.store.audit import AuditRecord
 from maillon.store.crypto import FieldCipher
 from maillon.web.deps import get_store
 
@@ -242,12 +243,12 @@ def redact(detail: CaseDetail, visibility: str, secret: bytes) -> CaseDetail:
 
 def audit_read(security: Security, store: Store, caller: Caller, *, resource: str,
                resource_id: str, fields: tuple[str, ...], source: str) -> None:
-    """Record that the caller read personal data (field names only, never values)."""
-    with security.audit.audit_scope(store.engine) as conn:
-        security.audit.append(conn, actor=caller.principal.username, action="read",
-                              resource=resource, resource_id=resource_id, fields=fields,
-                              source=source,
-                              actor_organisation_id=caller.principal.organisation_id)
+    """Record that the caller read personal data (field names only, never values), committed
+    before the data is returned; concurrent reads share one transaction (group commit)."""
+    security.audit.append_committed(store.engine, AuditRecord(
+        actor=caller.principal.username, action="read", resource=resource,
+        resource_id=resource_id, fields=fields, source=source,
+        actor_organisation_id=caller.principal.organisation_id))
 
 
 def organisation_of(session: Session, caller: Caller) -> m.Organisation:
