@@ -11,7 +11,7 @@ from datetime import date
 from functools import cache
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from maillon.core.errors import NotFound
@@ -221,7 +221,8 @@ def _reads() -> dict[str, Select[Any]]:
     victim, perp = table_of(m.VictimContext), table_of(m.PerpetratorContext)
     code, event, ref = table_of(m.PersonCode), table_of(m.TraffickingEvent), table_of(m.Referral)
     plan, consent = table_of(m.SupportPlan), table_of(m.Consent)
-    case_id, pids = bindparam("case_id"), bindparam("pids", expanding=True)
+    case_id: BindParameter[str] = bindparam("case_id")
+    pids: BindParameter[list[str]] = bindparam("pids", expanding=True)
     return {
         "case": select(case.c.id, case.c.source_record_id, case.c.organisation_id,
                        case.c.status, case.c.registration_date, case.c.closure_reason,
