@@ -155,51 +155,59 @@ def search_keys(cipher: FieldCipher, text: str) -> tuple[str, str]:
 
 def count_cases(session: Session, flt: CaseFilter) -> int:
     stmt = _filtered(select(func.count()).select_from(m.Case), flt)
-    return int(session.execute(stmt).scalar_one())
+    return int(session.connection().execute(stmt).scalar_one())
+
+
+@cache
+def _summary_reads() -> dict[str, Select[Any]]:
+    """The per-page look-ups of :func:`list_cases`, built once (see :func:`_reads`)."""
+    person, code, event = table_of(m.Person), table_of(m.PersonCode), table_of(m.TraffickingEvent)
+    ids: BindParameter[list[str]] = bindparam("ids", expanding=True)
+    return {
+        "roles": select(person.c.case_id, person.c.role, func.count())
+        .where(person.c.case_id.in_(ids)).group_by(person.c.case_id, person.c.role),
+        "exploitation": select(person.c.case_id, code.c.code).distinct()
+        .join(code, code.c.person_id == person.c.id)
+        .where(person.c.case_id.in_(ids), code.c.vocabulary == "exploitation_type"),
+        "countries": select(event.c.case_id, event.c.country).distinct()
+        .where(event.c.case_id.in_(ids), event.c.event_type == "Exploitation",
+               event.c.country.is_not(None)),
+    }
 
 
 def list_cases(
     session: Session, flt: CaseFilter, *, limit: int = 50, offset: int = 0
 ) -> list[CaseSummary]:
     """One page of cases, newest registration first, with counts and exploitation types."""
+    case = m.Case
     stmt = _filtered(
-        select(m.Case, m.Organisation.name).join(
-            m.Organisation, m.Organisation.id == m.Case.organisation_id
-        ),
+        select(case.id, case.source_record_id, case.status, case.registration_date,
+               m.Organisation.name)
+        .join(m.Organisation, m.Organisation.id == case.organisation_id),
         flt,
-    ).order_by(m.Case.registration_date.desc().nulls_last(), m.Case.id).limit(limit).offset(offset)
-    rows = session.execute(stmt).all()
-    ids = [c.id for c, _ in rows]
+    ).order_by(case.registration_date.desc().nulls_last(), case.id).limit(limit).offset(offset)
+    conn = session.connection()
+    rows = conn.execute(stmt).all()
+    ids = [row[0] for row in rows]
     roles: dict[str | None, dict[str, int]] = {i: {} for i in ids}
     exploitation: dict[str | None, list[str]] = {i: [] for i in ids}
     countries: dict[str | None, list[str]] = {i: [] for i in ids}
     if ids:
-        for case_id, role, n in session.execute(
-            select(m.Person.case_id, m.Person.role, func.count())
-            .where(m.Person.case_id.in_(ids)).group_by(m.Person.case_id, m.Person.role)
-        ):
+        reads, by_ids = _summary_reads(), {"ids": ids}
+        for case_id, role, n in conn.execute(reads["roles"], by_ids):
             roles[case_id][role] = n
-        for case_id, code in session.execute(
-            select(m.Person.case_id, m.PersonCode.code).distinct()
-            .join(m.PersonCode, m.PersonCode.person_id == m.Person.id)
-            .where(m.Person.case_id.in_(ids), m.PersonCode.vocabulary == "exploitation_type")
-        ):
+        for case_id, code in conn.execute(reads["exploitation"], by_ids):
             exploitation[case_id].append(code)
-        for case_id, country in session.execute(
-            select(m.TraffickingEvent.case_id, m.TraffickingEvent.country).distinct()
-            .where(m.TraffickingEvent.case_id.in_(ids),
-                   m.TraffickingEvent.event_type == "Exploitation",
-                   m.TraffickingEvent.country.is_not(None))
-        ):
+        for case_id, country in conn.execute(reads["countries"], by_ids):
             countries[case_id].append(country or "")
     return [
         CaseSummary(
-            id=c.id, source_record_id=c.source_record_id, organisation=org, status=c.status,
-            registration_date=c.registration_date, victims=roles[c.id].get("Victim", 0),
-            perpetrators=roles[c.id].get("Perpetrator", 0),
-            exploitation=sorted(exploitation[c.id]), countries=sorted(countries[c.id]),
+            id=cid, source_record_id=source_id, organisation=org, status=status,
+            registration_date=registered, victims=roles[cid].get("Victim", 0),
+            perpetrators=roles[cid].get("Perpetrator", 0),
+            exploitation=sorted(exploitation[cid]), countries=sorted(countries[cid]),
         )
-        for c, org in rows
+        for cid, source_id, status, registered, org in rows
     ]
 
 

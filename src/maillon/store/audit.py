@@ -494,20 +494,32 @@ class AuditLog:
         (group commit). The first thread to get the group's lock writes every entry queued so
         far with :meth:`append_many`; the others find theirs written when they get the lock.
         Under load this divides the cost of a transaction (SQLite's write lock, the head read,
-        the commit, the anchor's two fsyncs) among the requests of a group, and each request
-        still returns only once its entry is committed and anchored. If the group's
-        transaction fails, every request of the group gets the error.
+        the commit) among the requests of a group. Every request returns only once its entry is
+        committed. The thread that wrote the group then anchors it (:meth:`after_commit`) after
+        releasing the group's lock, so the next group's transaction overlaps this anchor write
+        and anchorers that meet share one write; the others return without waiting for it
+        (the anchor follows the commit by the milliseconds of one anchor write, as it does for
+        every transaction). If the group's transaction fails, every request of the group gets
+        the error.
         """
         _columns(record)  # a bad entry fails its own request, not the group's
         waiter = _Waiter(record)
         group = self._group_of(engine)
         with group.queue_lock:
             group.queue.append(waiter)
-        with group.leader:
-            if not waiter.done:
-                with group.queue_lock:
-                    batch, group.queue = group.queue, []
-                self._write_group(engine, batch)
+        conn: Connection | None = None  # set when this thread writes the group
+        try:
+            with group.leader:
+                if not waiter.done:
+                    with group.queue_lock:
+                        batch, group.queue = group.queue, []
+                    conn = engine.connect()
+                    self._write_group(conn, engine, batch)
+            if conn is not None and waiter.error is None:
+                self.after_commit(conn)
+        finally:
+            if conn is not None:
+                conn.close()
         if waiter.error is not None:
             raise waiter.error
         if waiter.seq is None:  # pragma: no cover - a group either sets seqs or an error
@@ -521,18 +533,16 @@ class AuditLog:
                 found = self._groups[engine] = _Group()
             return found
 
-    def _write_group(self, engine: Engine, batch: list[_Waiter]) -> None:
+    def _write_group(self, conn: Connection, engine: Engine, batch: list[_Waiter]) -> None:
+        """Append and commit ``batch`` on ``conn`` (anchoring is left to the caller)."""
         try:
-            with engine.connect() as conn:
-                # the file lock is released after the commit, before the anchor is written
-                with _writer_lock(engine), _sqlite_file_lock(engine):
-                    try:
-                        with conn.begin():
-                            seqs = self.append_many(conn, [w.record for w in batch])
-                    except BaseException:
-                        self.discard(conn)
-                        raise
-                self.after_commit(conn)
+            with _writer_lock(engine), _sqlite_file_lock(engine):
+                try:
+                    with conn.begin():
+                        seqs = self.append_many(conn, [w.record for w in batch])
+                except BaseException:
+                    self.discard(conn)
+                    raise
             for waiter, seq in zip(batch, seqs, strict=True):
                 waiter.seq = seq
         except BaseException as exc:
