@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text
 from sqlalchemy.engine import Row
 
 from maillon.core.errors import ConfigurationError, InvalidInput
@@ -225,6 +225,14 @@ class _Pending:
     head: Head
 
 
+# Statements run on every append, built once (reused statements keep their cache key).
+_PG_LOCK = select(func.pg_advisory_xact_lock(PG_LOCK_ID))
+_SQLITE_LOCK = text("UPDATE audit_log SET seq = seq WHERE seq < 0")
+_HEAD = select(LOG.c.seq, LOG.c.entry_hash, LOG.c.at).order_by(LOG.c.seq.desc()).limit(1)
+_STORED = select(LOG.c.seq, LOG.c.entry_hash).where(
+    LOG.c.seq.in_([bindparam("new"), bindparam("anchored")]))
+
+
 def _lock_head(conn: Connection) -> Head:
     """Serialise appenders, then read the newest entry (``seq`` 0 and GENESIS when empty).
 
@@ -235,12 +243,10 @@ def _lock_head(conn: Connection) -> Head:
     """
     dialect = conn.dialect.name
     if dialect == "postgresql":
-        conn.execute(select(func.pg_advisory_xact_lock(PG_LOCK_ID)))
+        conn.execute(_PG_LOCK)
     elif dialect == "sqlite":
-        conn.execute(text("UPDATE audit_log SET seq = seq WHERE seq < 0"))
-    row = conn.execute(
-        select(LOG.c.seq, LOG.c.entry_hash, LOG.c.at).order_by(LOG.c.seq.desc()).limit(1)
-    ).first()
+        conn.execute(_SQLITE_LOCK)
+    row = conn.execute(_HEAD).first()
     return Head(0, GENESIS) if row is None else Head(row.seq, row.entry_hash, row.at)
 
 
@@ -567,11 +573,7 @@ class AuditLog:
         except (ValueError, OSError, KeyError, TypeError) as exc:
             log.error("audit anchor %s unreadable (%s): not updated", self.anchor_path, exc)
             return False
-        stored = dict(
-            conn.execute(
-                select(LOG.c.seq, LOG.c.entry_hash).where(LOG.c.seq.in_([new.seq, anchor_seq]))
-            ).all()
-        )
+        stored = dict(conn.execute(_STORED, {"new": new.seq, "anchored": anchor_seq}).all())
         if stored.get(new.seq) != new.entry_hash:
             return False  # rolled back (or never committed): nothing to anchor
         if anchor is None:
