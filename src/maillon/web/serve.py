@@ -86,8 +86,10 @@ def run(settings: Settings, store: Store, *, port: int, workers: int = 1) -> Non
     if workers <= 1:
         from maillon.web.app import create_app
 
-        uvicorn.run(create_app(settings, store), host=settings.host, port=port,
-                    log_level="warning")
+        app = create_app(settings, store)
+        gc.collect()
+        gc.freeze()  # as in app_from_environment's lifespan
+        uvicorn.run(app, host=settings.host, port=port, log_level="warning")
         return
     os.environ.update(settings_environment(settings))
     uvicorn.run(APP_FACTORY, factory=True, workers=workers, host=settings.host, port=port,
