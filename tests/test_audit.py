@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -280,8 +281,9 @@ def test_group_commit_returns_each_callers_own_entry(
         t.join()
     assert not errors, errors
     assert sorted(got.values()) == list(range(1, 241))
+    other.flush_anchor()
     with engine.connect() as conn:
-        result = audit.verify(conn)
+        result = audit.verify(conn)  # anchors what is pending first
     assert result.ok, result.reason
     assert result.anchored_seq == 240
     if backend == "sqlite":
@@ -300,6 +302,28 @@ def test_group_commit_errors_reach_the_caller(engine: Engine, audit: AuditLog) -
     assert audit.append_committed(engine, record(2)) == 1
     with engine.connect() as conn:
         assert audit.verify(conn).ok
+
+
+def test_deferred_anchor_follows_and_guards_committed_reads(
+    engine: Engine, audit: AuditLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The anchor of group-committed reads is written shortly after, once for many; an entry
+    deleted before that is reported, and the anchor does not bless the truncation."""
+    fill(audit, engine, 3)  # a change: anchored at once
+    assert read_anchor(audit.anchor_path)["seq"] == 3  # type: ignore[index]
+    for i in range(5):
+        audit.append_committed(engine, record(i))
+    deadline = time.monotonic() + 5
+    while read_anchor(audit.anchor_path)["seq"] != 8:  # type: ignore[index]
+        assert time.monotonic() < deadline, "the timer never anchored the reads"
+        time.sleep(0.01)
+    audit.append_committed(engine, record(9))  # seq 9, anchor pending ...
+    with engine.begin() as conn:  # ... when someone deletes it
+        conn.execute(text("DELETE FROM audit_log WHERE seq = 9"))
+    with caplog.at_level("ERROR"):
+        audit.flush_anchor()
+    assert "entry 9 was committed but is now missing" in caplog.text
+    assert read_anchor(audit.anchor_path)["seq"] == 8  # type: ignore[index]
 
 
 def test_rollback_leaves_nothing(engine: Engine, audit: AuditLog) -> None:

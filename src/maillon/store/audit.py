@@ -41,7 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text
 from sqlalchemy.engine import Row
@@ -50,6 +50,9 @@ from maillon.core.errors import ConfigurationError, InvalidInput
 from maillon.core.timeutil import utcnow
 from maillon.store.audit_models import AuditChange, AuditEntry
 from maillon.store.base import table_of
+
+if TYPE_CHECKING:
+    from maillon.store.audit_group import GroupedAppender
 
 try:  # POSIX: serialise anchor writers across processes (web workers + CLI)
     import fcntl
@@ -208,6 +211,11 @@ def _columns(rec: AuditRecord) -> tuple[dict[str, Any], list[tuple[str, str | No
     return values, changes
 
 
+def check_record(rec: AuditRecord) -> None:
+    """Raise :class:`InvalidInput` if ``rec`` cannot be appended (checked before any lock)."""
+    _columns(rec)
+
+
 # ---------------------------------------------------------------------------------------------
 # Head and anchor
 
@@ -315,44 +323,6 @@ def _anchor_lock(path: Path) -> Iterator[None]:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
-@dataclass(eq=False)
-class _Waiter:
-    """One entry waiting for its group's transaction (see :meth:`AuditLog.append_committed`)."""
-
-    record: AuditRecord
-    seq: int | None = None
-    error: BaseException | None = None
-    done: bool = False
-
-
-@dataclass(eq=False)
-class _Group:
-    leader: threading.Lock = field(default_factory=threading.Lock)
-    queue_lock: threading.Lock = field(default_factory=threading.Lock)
-    queue: list[_Waiter] = field(default_factory=list)
-
-
-@contextmanager
-def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
-    """SQLite file: hold an exclusive lock on ``<database>.audit-lock`` while a group writes.
-
-    Web workers are separate processes: without it, two of them appending at once meet in
-    SQLite's busy handler, which sleeps in growing steps (1, 2, 5, 10 ms...) and so turns a
-    millisecond of contention into tens of milliseconds of latency; a file lock hands over at
-    once. Only group commits take it; other writers still rely on SQLite's own locking.
-    """
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
-        yield
-        return
-    with open(database + ".audit-lock", "a+b") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
-
-
 # ---------------------------------------------------------------------------------------------
 # Writer
 
@@ -374,8 +344,7 @@ class AuditLog:
         self._tickets = 0  # committed heads handed to after_commit so far
         self._newest: _Pending | None = None  # newest of them not yet taken by an anchorer
         self._covered = 0  # every ticket up to this one is anchored
-        # Group commit (see append_committed): queued entries per engine.
-        self._groups: weakref.WeakKeyDictionary[Engine, _Group] = weakref.WeakKeyDictionary()
+        self._appender: GroupedAppender | None = None  # see append_committed
 
     # -- appending ----------------------------------------------------------------------------
 
@@ -493,78 +462,54 @@ class AuditLog:
                 conn.rollback()
 
     def append_committed(self, engine: Engine, record: AuditRecord) -> int:
-        """Append ``record`` in a transaction of its own, committed and anchored on return.
+        """Append ``record`` in a transaction of its own, committed when this returns.
 
         For entries that record an event rather than change data with it (a read of personal
-        data): request threads that arrive together share ONE transaction and one anchor write
-        (group commit). The first thread to get the group's lock writes every entry queued so
-        far with :meth:`append_many`; the others find theirs written when they get the lock.
-        Under load this divides the cost of a transaction (SQLite's write lock, the head read,
-        the commit) among the requests of a group. Every request returns only once its entry is
-        committed. The thread that wrote the group then anchors it (:meth:`after_commit`) after
-        releasing the group's lock, so the next group's transaction overlaps this anchor write
-        and anchorers that meet share one write; the others return without waiting for it
-        (the anchor follows the commit by the milliseconds of one anchor write, as it does for
-        every transaction). If the group's transaction fails, every request of the group gets
-        the error.
+        data). Concurrent callers share one transaction and the anchor follows within
+        :data:`~maillon.store.audit_group.ANCHOR_DELAY`: see
+        :class:`~maillon.store.audit_group.GroupedAppender`.
         """
-        _columns(record)  # a bad entry fails its own request, not the group's
-        waiter = _Waiter(record)
-        group = self._group_of(engine)
-        with group.queue_lock:
-            group.queue.append(waiter)
-        conn: Connection | None = None  # set when this thread writes the group
-        try:
-            with group.leader:
-                if not waiter.done:
-                    with group.queue_lock:
-                        batch, group.queue = group.queue, []
-                    conn = engine.connect()
-                    self._write_group(conn, engine, batch)
-            if conn is not None and waiter.error is None:
-                self.after_commit(conn)
-        finally:
-            if conn is not None:
-                conn.close()
-        if waiter.error is not None:
-            raise waiter.error
-        if waiter.seq is None:  # pragma: no cover - a group either sets seqs or an error
-            raise RuntimeError("audit group ended without writing the entry")
-        return waiter.seq
+        return self._grouped().append(engine, record)
 
-    def _group_of(self, engine: Engine) -> _Group:
+    def flush_anchor(self) -> None:
+        """Anchor now what :meth:`append_committed` has committed but not yet anchored."""
+        if self._appender is not None:
+            self._appender.flush()
+
+    def _grouped(self) -> GroupedAppender:
+        from maillon.store.audit_group import GroupedAppender  # it builds on this module
+
         with self._group:
-            found = self._groups.get(engine)
-            if found is None:
-                found = self._groups[engine] = _Group()
-            return found
+            if self._appender is None:
+                self._appender = GroupedAppender(self)
+            return self._appender
 
-    def _write_group(self, conn: Connection, engine: Engine, batch: list[_Waiter]) -> None:
-        """Append and commit ``batch`` on ``conn`` (anchoring is left to the caller)."""
-        try:
-            with _writer_lock(engine), _sqlite_file_lock(engine):
-                try:
-                    with conn.begin():
-                        seqs = self.append_many(conn, [w.record for w in batch])
-                except BaseException:
-                    self.discard(conn)
-                    raise
-            for waiter, seq in zip(batch, seqs, strict=True):
-                waiter.seq = seq
-        except BaseException as exc:
-            for waiter in batch:
-                waiter.error = exc
-        finally:
-            for waiter in batch:
-                waiter.done = True
+    def take_pending(self, conn: Connection) -> _Pending | None:
+        """What ``conn`` appended since its last anchoring, now the caller's to anchor."""
+        return self._pending.pop(conn, None)
+
+    def anchor_committed(self, engine: Engine, pending: _Pending) -> bool:
+        """Anchor ``pending`` (known to be committed) on a connection of its own.
+
+        Unlike :meth:`after_commit`, a head that is no longer in the log is not a rollback
+        but a deleted or rewritten entry: it is logged as an error.
+        """
+        with engine.connect() as conn, _anchor_lock(self.anchor_path):
+            try:
+                return self._advance_anchor(conn, pending, committed=True)
+            finally:
+                if conn.in_transaction():
+                    conn.rollback()
 
     def discard(self, conn: Connection) -> None:
         """Forget what ``conn`` appended (call after a rollback when reusing the connection)."""
         self._pending.pop(conn, None)
 
-    def _advance_anchor(self, conn: Connection, pending: _Pending) -> bool:
+    def _advance_anchor(self, conn: Connection, pending: _Pending, *,
+                        committed: bool = False) -> bool:
         """Anchor ``pending.head`` if it is committed and newer; True when the anchor now
-        names that entry or a newer one."""
+        names that entry or a newer one. ``committed``: the caller knows the head was
+        committed, so its absence is tampering, not a rollback."""
         new = pending.head
         try:
             anchor = read_anchor(self.anchor_path)
@@ -575,6 +520,9 @@ class AuditLog:
             return False
         stored = dict(conn.execute(_STORED, {"new": new.seq, "anchored": anchor_seq}).all())
         if stored.get(new.seq) != new.entry_hash:
+            if committed:
+                log.error("audit entry %s was committed but is now missing or altered: anchor "
+                          "not moved; run 'maillon audit verify'", new.seq)
             return False  # rolled back (or never committed): nothing to anchor
         if anchor is None:
             if pending.first_seq > 1:
@@ -643,6 +591,8 @@ class AuditLog:
         return result
 
     def verify(self, conn: Connection) -> VerifyResult:
+        """:func:`verify` with this log's key and anchor, after anchoring what is pending."""
+        self.flush_anchor()
         return verify(conn, key=self._key, anchor_path=self.anchor_path)
 
 

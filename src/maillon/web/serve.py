@@ -69,6 +69,7 @@ def app_from_environment() -> FastAPI:
         try:
             yield
         finally:
+            app.state.security.audit.flush_anchor()  # reads audited in the last moments
             store.close()
 
     app.router.lifespan_context = lifespan
@@ -89,7 +90,10 @@ def run(settings: Settings, store: Store, *, port: int, workers: int = 1) -> Non
         app = create_app(settings, store)
         gc.collect()
         gc.freeze()  # as in app_from_environment's lifespan
-        uvicorn.run(app, host=settings.host, port=port, log_level="warning")
+        try:
+            uvicorn.run(app, host=settings.host, port=port, log_level="warning")
+        finally:
+            app.state.security.audit.flush_anchor()
         return
     os.environ.update(settings_environment(settings))
     uvicorn.run(APP_FACTORY, factory=True, workers=workers, host=settings.host, port=port,
