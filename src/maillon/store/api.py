@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +24,20 @@ class Store:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @cached_property
+    def read_sessions(self) -> sessionmaker[Session]:
+        """Sessions for requests that only read, one statement after another.
+
+        On PostgreSQL their connections run in autocommit: no ``BEGIN`` before the first query
+        and no ``ROLLBACK`` when the session closes, two round trips fewer per request. At the
+        default READ COMMITTED level each statement sees its own snapshot inside a transaction
+        too, so the rows read are the same. On SQLite, where a read transaction costs no round
+        trip, they are the ordinary sessions. Never write through them: nothing would roll back.
+        """
+        if self.dialect != "postgresql":
+            return self.sessions
+        return session_factory(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -7,6 +7,7 @@ which is how the test suite gets a private schema per run on a shared server.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -16,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from maillon.core.errors import ConfigurationError
@@ -30,6 +32,34 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA cache_size=-262144")
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
+
+
+PING_AFTER_IDLE_SECONDS = 10.0
+"""A PostgreSQL connection idle in the pool for longer is pinged before it is handed out."""
+
+
+def _note_checkin(_dbapi_conn: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """Check a connection that sat idle before handing it out (server restarted, connection
+    dropped by a firewall...): a dead one is replaced at once instead of failing a request.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at EVERY checkout, a round trip more per request
+    (two or three per API read); a connection in steady use is alive, so only those idle for
+    :data:`PING_AFTER_IDLE_SECONDS` are pinged. A connection that breaks while in use is
+    still detected by SQLAlchemy, which then replaces every connection of the pool.
+    """
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        dbapi_conn.rollback()
+    except Exception as exc:  # noqa: BLE001 - any failure means: not usable
+        raise DisconnectionError(f"idle connection is dead: {exc}") from exc
 
 
 POOL_SIZE = 20
@@ -63,8 +93,11 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             bootstrap.dispose()
             connect_args["options"] = f"-csearch_path={schema}"
-        return create_engine(url, connect_args=connect_args, pool_pre_ping=True,
-                             pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+        engine = create_engine(url, connect_args=connect_args, pool_size=POOL_SIZE,
+                               max_overflow=POOL_OVERFLOW)
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", _ping_if_idle)
+        return engine
     raise ConfigurationError(
         f"unsupported database {backend!r}: use sqlite:///FILE or postgresql+psycopg://..."
     )

@@ -21,7 +21,7 @@ from maillon.core.errors import FieldError, InvalidInput, NotFound
 from maillon.core.settings import Settings
 from maillon.store.api import Store
 from maillon.vocab import api as vocab
-from maillon.web.deps import db_session, get_settings, get_store, save_upload
+from maillon.web.deps import db_session, get_settings, get_store, read_session, save_upload
 from maillon.web.security import (
     Caller,
     CallerDep,
@@ -36,6 +36,7 @@ router = APIRouter(prefix="/api/v1")
 public_router = APIRouter(prefix="/api/v1")
 """Routes open to anyone: health only."""
 SessionDep = Annotated[Session, Depends(db_session)]
+ReadSessionDep = Annotated[Session, Depends(read_session)]
 
 
 def case_filter(
@@ -118,7 +119,7 @@ def health(store: Annotated[Store, Depends(get_store)]) -> dict[str, str]:
 @router.get("/cases", tags=["cases"], response_model=dict[str, Any])
 def cases(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     caller: CallerDep,
     flt: Annotated[collect.CaseFilter, Depends(url_case_filter)],
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -130,7 +131,7 @@ def cases(
 
 
 @router.post("/cases/search", tags=["cases"], response_model=dict[str, Any])
-def search_cases(request: Request, session: SessionDep, caller: CallerDep, search: CaseSearch
+def search_cases(request: Request, session: ReadSessionDep, caller: CallerDep, search: CaseSearch
                  ) -> Response:
     """Like ``GET /cases``, with the search text in the body so it never reaches a URL."""
     flt = case_filter(search.organisation, search.status, search.exploitation, search.country,
@@ -147,7 +148,7 @@ def _case_page(request: Request, session: Session, caller: Caller, flt: collect.
 
 
 @router.get("/cases/{case_id}", tags=["cases"], response_model=dict[str, Any])
-def case(case_id: str, session: SessionDep, caller: CallerDep, request: Request
+def case(case_id: str, session: ReadSessionDep, caller: CallerDep, request: Request
          ) -> Response:
     """One case, names as the caller's role allows; the read is audited."""
     return json_body(read_case(request, session, caller, case_id))

@@ -38,10 +38,24 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     finally:
-        if store.dialect == "sqlite":
-            session.close()
-        else:
-            await run_in_threadpool(session.close)
+        await _close(store, session)
+
+
+async def read_session(request: Request) -> AsyncIterator[Session]:
+    """Like :func:`db_session`, for routes that only read: see ``Store.read_sessions``."""
+    store = get_store(request)
+    session = store.read_sessions()
+    try:
+        yield session
+    finally:
+        await _close(store, session)
+
+
+async def _close(store: Store, session: Session) -> None:
+    if store.dialect == "sqlite":
+        session.close()
+    else:
+        await run_in_threadpool(session.close)
 
 
 def save_upload(upload: UploadFile, settings: Settings) -> tuple[Path, str]:
