@@ -11,6 +11,11 @@ Same process, same data, same machine, four configurations each:
   supervisor): as shipped (decrypt + redact + one audit entry committed and anchored per read),
   without the audit entry, without decryption, without both — reads/s and the ratio.
 
+* the audit entry of one read on its own: appended and anchored in a transaction of its own
+  (``audit_scope``: how changes are audited, and how reads were until group commit) against
+  ``append_committed`` (group commit, anchor deferred up to 50 ms, see
+  ``store/audit_group.py``), from 1 and from 8 threads — CPU ms per entry and the ratio.
+
 The pass-through exists only here, to measure; the product has no switch to turn either off.
 """
 
@@ -116,6 +121,37 @@ def run_reads(settings: Settings, store: Any, reads: int) -> float:
         return time.perf_counter() - start
 
 
+def run_audit_appends(settings: Settings, store: Any, entries: int, threads: int,
+                      grouped: bool) -> tuple[float, float]:
+    """``(seconds, CPU seconds of this process)`` to audit ``entries`` reads."""
+    import threading
+
+    from maillon.store.audit import AuditRecord
+
+    audit = Security.open(settings).audit
+    record = AuditRecord(actor="bench", action="read", resource="case", resource_id="c" * 32,
+                         fields=("given_name", "family_name"), source="127.0.0.1")
+
+    def work(count: int) -> None:
+        for _ in range(count):
+            if grouped:
+                audit.append_committed(store.engine, record)
+            else:
+                with audit.audit_scope(store.engine) as conn:
+                    audit.append(conn, actor=record.actor, action=record.action,
+                                 resource=record.resource, resource_id=record.resource_id,
+                                 fields=record.fields, source=record.source)
+
+    pool = [threading.Thread(target=work, args=(entries // threads,)) for _ in range(threads)]
+    cpu, start = time.process_time(), time.perf_counter()
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    audit.flush_anchor()
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000)
@@ -163,6 +199,24 @@ def main() -> None:
             for name in ("as shipped", "no audit", "no encryption", "neither"):
                 t = runs[f"reads {name}"]
                 print(f"{name:>14}: {args.reads / t:9.0f} reads/s  x{t / plain:5.2f}")
+            print(f"== {label}: audit entries of reads, {args.reads} each ==")
+            settings, store, schema = workspace(root, f"{label}-audit", url)
+            try:
+                for threads in (1, 8):
+                    costs = {}
+                    for grouped in (False, True):
+                        wall, cpu = run_audit_appends(settings, store, args.reads, threads,
+                                                      grouped)
+                        costs[grouped] = cpu
+                        name = "append_committed" if grouped else "own transaction"
+                        print(f"{threads} thread(s), {name:>16}: {args.reads / wall:7.0f}/s, "
+                              f"{1000 * cpu / args.reads:5.2f} CPU ms per entry")
+                    print(f"{threads} thread(s), CPU ratio grouped / own transaction: "
+                          f"x{costs[True] / costs[False]:.2f}")
+            finally:
+                store.close()
+                if schema and url:
+                    drop_schema(url, schema)
 
 
 @contextmanager
