@@ -89,7 +89,12 @@ class Case(IdMixin, Provenance, Base):
     """A trafficking case as one organisation records it (HTCDS ``cas_``)."""
 
     __tablename__ = "case_file"
-    __table_args__ = (UniqueConstraint("organisation_id", "source_record_id"), NO_ROWID)
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "source_record_id"),
+        # the case search matches a source case id in every organisation the caller may see
+        Index("ix_case_file_source_record_id", "source_record_id"),
+        NO_ROWID,
+    )
     status: Mapped[str | None] = mapped_column(String(40))
     registration_date: Mapped[date | None] = mapped_column(Date, index=True)
     closure_reason: Mapped[str | None] = mapped_column(Text)
@@ -109,7 +114,12 @@ class Person(IdMixin, Provenance, Base):
     """
 
     __tablename__ = "person"
-    __table_args__ = (UniqueConstraint("organisation_id", "source_record_id"), NO_ROWID)
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "source_record_id"),
+        # the case search: a record id, a given or a family name, each by its own index
+        Index("ix_person_source_record_id", "source_record_id"),
+        NO_ROWID,
+    )
     case_id: Mapped[str | None] = mapped_column(ID, ForeignKey("case_file.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))
     given_name: Mapped[str | None] = mapped_column(Text)
@@ -118,7 +128,7 @@ class Person(IdMixin, Provenance, Base):
     birth_date: Mapped[str | None] = mapped_column(Text)
     birth_date_precision: Mapped[str | None] = mapped_column(String(5))
     birth_year: Mapped[int | None] = mapped_column(Integer)
-    given_name_bidx: Mapped[str | None] = mapped_column(String(32))
+    given_name_bidx: Mapped[str | None] = mapped_column(String(32), index=True)
     family_name_bidx: Mapped[str | None] = mapped_column(String(32), index=True)
     identity_number_bidx: Mapped[str | None] = mapped_column(String(32))
     age_band: Mapped[str | None] = mapped_column(String(20))
