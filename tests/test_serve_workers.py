@@ -236,3 +236,14 @@ def test_one_audit_log_per_process_groups_anchor_writes(store: Store, tmp_path: 
     with store.engine.connect() as conn:
         result = audit.verify(conn)
     assert result.ok and result.entries == 150 and result.anchored_seq == 150, result
+
+
+def test_kept_alive_connections_are_closed_now_and_then(anonymous_client: TestClient) -> None:
+    """Every REQUESTS_PER_CONNECTION-th answer on one connection says ``Connection: close``,
+    so a client's connections spread over the server processes instead of staying with one."""
+    from maillon.web.app import REQUESTS_PER_CONNECTION
+
+    closing = [anonymous_client.get("/api/v1/health").headers.get("connection")
+               for _ in range(2 * REQUESTS_PER_CONNECTION)]
+    assert closing.count("close") == 2
+    assert closing[REQUESTS_PER_CONNECTION - 1] == closing[-1] == "close"

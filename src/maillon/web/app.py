@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maillon import __version__
 from maillon.auth.api import AuthenticationFailed
@@ -44,13 +44,26 @@ hold three per request: without this bound, a burst of requests each takes a fir
 and then all wait for a second one until the pool times out (seen in the load test)."""
 
 
+REQUESTS_PER_CONNECTION = 20
+"""After this many requests on one kept-alive connection, the answer says ``Connection: close``.
+
+With several server processes on one socket, a connection stays with the process that accepted
+it. Under a steady load the connections a client keeps alive can pile up on one process while
+the other idles (seen in ``bench/load_bench.py``: 170 requests/s on one worker, 30 on the other,
+p99 over 200 ms for seconds on end). Closing each connection after a few requests lets the
+client's next connection be accepted by whichever process is free first, so the load evens out;
+a new connection on loopback or a LAN costs far less than a request."""
+
+
 class _ConcurrencyLimit:
-    """Pure ASGI middleware: at most ``limit`` HTTP requests inside the app at once."""
+    """Pure ASGI middleware: at most ``limit`` HTTP requests inside the app at once, and
+    :data:`REQUESTS_PER_CONNECTION` requests per kept-alive connection."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
         self._slots: anyio.Semaphore | None = None
+        self._served: dict[tuple[str, int], int] = {}  # requests per client address and port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,8 +71,33 @@ class _ConcurrencyLimit:
             return
         if self._slots is None:
             self._slots = anyio.Semaphore(self.limit)
+        client = scope.get("client")
+        if client is not None and self._last_on_connection(tuple(client)):
+            send = _closing(send)
         async with self._slots:
             await self.app(scope, receive, send)
+
+    def _last_on_connection(self, client: tuple[str, int]) -> bool:
+        served = self._served.get(client, 0) + 1
+        if served < REQUESTS_PER_CONNECTION:
+            if len(self._served) >= 50_000:  # ports of connections closed meanwhile
+                self._served.clear()
+            self._served[client] = served
+            return False
+        self._served.pop(client, None)
+        return True
+
+
+def _closing(send: Send) -> Send:
+    """``send`` that adds ``Connection: close`` to the response (uvicorn then closes it)."""
+
+    async def closing(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [h for h in message.get("headers", []) if h[0].lower() != b"connection"]
+            message = {**message, "headers": [*headers, (b"connection", b"close")]}
+        await send(message)
+
+    return closing
 
 
 def create_app(settings: Settings, store: Store) -> FastAPI:
