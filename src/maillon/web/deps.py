@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Request, UploadFile
@@ -33,29 +34,26 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     request left open: on PostgreSQL a round trip to the server, done in the thread pool; on
     SQLite a local call that ends a read in microseconds, done here, which spares every
     request a second trip through the thread pool (the endpoints commit their own writes)."""
-    store = get_store(request)
-    session = store.sessions()
-    try:
+    async with _request_session(get_store(request), read_only=False) as session:
         yield session
-    finally:
-        await _close(store, session)
 
 
 async def read_session(request: Request) -> AsyncIterator[Session]:
     """Like :func:`db_session`, for routes that only read: see ``Store.read_sessions``."""
-    store = get_store(request)
-    session = store.read_sessions()
+    async with _request_session(get_store(request), read_only=True) as session:
+        yield session
+
+
+@asynccontextmanager
+async def _request_session(store: Store, *, read_only: bool) -> AsyncIterator[Session]:
+    session = store.read_sessions() if read_only else store.sessions()
     try:
         yield session
     finally:
-        await _close(store, session)
-
-
-async def _close(store: Store, session: Session) -> None:
-    if store.dialect == "sqlite":
-        session.close()
-    else:
-        await run_in_threadpool(session.close)
+        if store.dialect == "sqlite":
+            session.close()
+        else:
+            await run_in_threadpool(session.close)
 
 
 def save_upload(upload: UploadFile, settings: Settings) -> tuple[Path, str]:
