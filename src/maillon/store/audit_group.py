@@ -14,10 +14,12 @@ CPU on the reference machine), so :class:`GroupedAppender` shares that work:
   of its own (:meth:`AuditLog.anchor_committed`). The log never depends on the anchor to be
   complete; the anchor only lets :func:`~maillon.store.audit.verify` detect a truncation. In
   the window between commit and anchor, the newest entries are protected by this process
-  instead: it knows their hashes, and if one is missing or altered when the timer fires it is
-  logged as an error and the anchor is not moved. :meth:`flush` anchors at once (server
-  shutdown, :meth:`AuditLog.verify`); a process killed in the window leaves those entries
-  committed and unanchored until the next append anchors a newer head.
+  instead: it knows the newest one's hash, and if that entry is missing or altered when the
+  timer fires it is logged as an error and the anchor is not moved (deleting the newest entries
+  removes it; deleting an older one breaks the chain, which ``verify`` reports anyway).
+  :meth:`flush` anchors at once (server shutdown, :meth:`AuditLog.verify`); a process killed in
+  the window leaves those entries committed and unanchored until the next append anchors a
+  newer head.
 
 Changes (edits, imports) keep their own transaction and anchor synchronously
 (:meth:`AuditLog.audit_scope`): their entry commits or rolls back with the change.
