@@ -211,10 +211,6 @@ def list_cases(
     ]
 
 
-def _plain(obj: Any, *names: str) -> dict[str, Any]:
-    return {n: getattr(obj, n) for n in names}
-
-
 @cache
 def _reads() -> dict[str, Select[Any]]:
     """The statements of :func:`get_case`, built once with bound parameters (``case_id``,

@@ -7,8 +7,9 @@ and each worker opens its own store (engine and pool) without migrating it (the 
 
 What is shared between workers, and how (see ``docs/security.md``, "Several server processes"):
 sessions, the login failure counter and lock live in the database; audit appenders serialise in
-the database (PostgreSQL advisory lock, SQLite write lock) and the anchor file is written under
-a file lock; each worker keeps its own data-key cache and session cache
+the database (PostgreSQL advisory lock, SQLite write lock; the group commits of audited reads
+also take a file lock beside the SQLite file) and the anchor file is written under a file lock;
+each worker keeps its own data-key cache and session cache
 (:data:`maillon.web.security.SESSION_CACHE_SECONDS`).
 """
 
@@ -61,19 +62,28 @@ def app_from_environment() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # The app's start-up objects (modules, routes, vocabularies) live as long as the
-        # worker: moved out of the collector's sight, so its full collections no longer walk
-        # them while requests wait.
-        gc.collect()
-        gc.freeze()
+        _started()
         try:
             yield
         finally:
-            app.state.security.audit.flush_anchor()  # reads audited in the last moments
+            _stopping(app)
             store.close()
 
     app.router.lifespan_context = lifespan
     return app
+
+
+def _started() -> None:
+    """Once the app is built: its start-up objects (modules, routes, vocabularies) live as long
+    as the process, so they are moved out of the garbage collector's sight and its full
+    collections no longer walk them while requests wait."""
+    gc.collect()
+    gc.freeze()
+
+
+def _stopping(app: FastAPI) -> None:
+    """Before the store closes: anchor the audit entries of the last moments' reads."""
+    app.state.security.audit.flush_anchor()
 
 
 def run(settings: Settings, store: Store, *, port: int, workers: int = 1) -> None:
@@ -88,12 +98,11 @@ def run(settings: Settings, store: Store, *, port: int, workers: int = 1) -> Non
         from maillon.web.app import create_app
 
         app = create_app(settings, store)
-        gc.collect()
-        gc.freeze()  # as in app_from_environment's lifespan
+        _started()
         try:
             uvicorn.run(app, host=settings.host, port=port, log_level="warning")
         finally:
-            app.state.security.audit.flush_anchor()
+            _stopping(app)
         return
     os.environ.update(settings_environment(settings))
     uvicorn.run(APP_FACTORY, factory=True, workers=workers, host=settings.host, port=port,
