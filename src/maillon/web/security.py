@@ -165,13 +165,15 @@ def _check_session(store: Store, token: str, seconds: float) -> _Checked:
                         time.monotonic() + min(seconds, _trusted_for(user_session, now)))
 
 
-async def current_caller(request: Request, store: Annotated[Store, Depends(get_store)]
-                         ) -> Caller:
+async def current_caller(request: Request) -> Caller:
     """The signed-in caller, or :class:`AuthenticationFailed` (401; pages redirect to sign-in).
 
     A session checked in the last :data:`SESSION_CACHE_SECONDS` by this process is taken from
     memory, on the event loop; otherwise the database is asked in the thread pool, so the
-    look-up does not block the event loop.
+    look-up does not block the event loop. It takes the store from the request rather than as
+    a dependency of its own: FastAPI solves a dependency's own dependencies again at every
+    place it is named, before looking in its per-request cache, and this one is named by the
+    router and by most endpoints.
     """
     token, via_cookie = request_token(request)
     if not token:
@@ -180,7 +182,8 @@ async def current_caller(request: Request, store: Annotated[Store, Depends(get_s
     key = auth.hash_token(token)
     checked = cache.get(key) if cache.seconds > 0 else None
     if checked is None:
-        checked = await run_in_threadpool(_check_session, store, token, cache.seconds)
+        checked = await run_in_threadpool(_check_session, get_store(request), token,
+                                          cache.seconds)
         if cache.seconds > 0:
             cache.put(key, checked)
     caller = Caller(checked.principal, checked.session_id, checked.csrf_token, via_cookie)
@@ -203,8 +206,10 @@ async def csrf_guard(request: Request, caller: CallerDep) -> None:
         raise PermissionDenied("invalid or missing CSRF token")
 
 
-SIGNED_IN = [Depends(current_caller), Depends(csrf_guard)]
-"""Router dependencies of every route that needs a caller: sign-in, then CSRF."""
+SIGNED_IN = [Depends(csrf_guard)]
+"""Router dependencies of every route that needs a caller: sign-in (:func:`csrf_guard` depends
+on :func:`current_caller`, so naming it again here would only make FastAPI walk it twice),
+then CSRF."""
 
 
 def case_scope(caller: Caller, action: str = "read") -> auth.Scope:
