@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from maillon.core.timeutil import utcnow
 from maillon.store import models as m
 from maillon.store.audit import AuditLog
 from maillon.store.base import table_of
+from maillon.store.bulk_stage import SqliteStage, staged
 from maillon.store.crypto import FieldCipher
 from maillon.store.keys import FileKeyProvider, KeyProvider
 
@@ -222,6 +223,13 @@ def _bulk_load(conn: Connection) -> Iterator[None]:
         raw.execute("PRAGMA foreign_keys=ON")
 
 
+def _quiet(stage: SqliteStage | None) -> None:
+    """Before a rollback: let a background copy end (its own error, if any, is moot)."""
+    if stage is not None:
+        with suppress(Exception):
+            stage.drain()
+
+
 def import_file(
     engine: Engine, path: Path, options: ImportOptions, *, progress: Progress | None = None,
     display_name: str | None = None,
@@ -245,7 +253,8 @@ def import_file(
         _store_rejection(engine, report, options, sha, fmt, [])
         return report
     try:
-        with stream, engine.connect() as conn, _bulk_load(conn):
+        with stream, engine.connect() as conn, _bulk_load(conn), \
+                staged(conn) as stage:
             tx = conn.begin()
             try:
                 validator = RowValidator(profile, table.header, file_label=name)
@@ -256,16 +265,19 @@ def import_file(
                 writer = BatchWriter(conn, batch_id=report.batch_id, user=options.user,
                                      now=utcnow(), default_organisation=options.organisation,
                                      cipher=FieldCipher(keys, conn),
-                                     keep_history=options.audit is not None)
+                                     keep_history=options.audit is not None, stage=stage)
                 _run_rows(table.header, table.rows, validator, writer, options, report,
                           quarantine, progress)
+                writer.drain()
             except InvalidInput as exc:
+                _quiet(stage)
                 tx.rollback()
                 report.status = "rejected"
                 report.message = exc.message
                 report.errors = exc.details or [FieldError(reason=exc.message)]
                 quarantine = []
             except BaseException:
+                _quiet(stage)
                 tx.rollback()
                 raise
             else:

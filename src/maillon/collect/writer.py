@@ -23,11 +23,14 @@ from maillon.core.ids import id_block, id_maker, new_id, slug
 from maillon.store import models as m
 from maillon.store.base import Base, table_of
 from maillon.store.bulk import BulkInserter
+from maillon.store.bulk_stage import SqliteStage
 from maillon.store.crypto import FieldCipher
 
 PROVENANCE = ("organisation_id", "import_batch_id", "created_at", "created_by", "updated_at",
               "updated_by")
-"""Provenance columns whose values are the same for every row of one organisation in a batch."""
+"""Provenance columns whose values are the same for every row of one organisation in a batch:
+they are not in the row tuples but given once per table and organisation (``constants`` of
+:meth:`~maillon.store.bulk.BulkInserter.insert`)."""
 
 PERSON_VALUES = ("case_id", "role", "given_name", "middle_name", "family_name", "birth_date",
                  "birth_date_precision", "age_band", "gender", "identity_number", "email",
@@ -38,20 +41,20 @@ HISTORY_FIELDS = ("given_name", "middle_name", "family_name", "birth_date", "ide
 """Personal person fields whose old values are kept (encrypted) when a re-import changes them."""
 _PERSON_POSITION = {name: PERSON_VALUES.index(name) for name in HISTORY_FIELDS}
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "case_file": ("id", "source_record_id", *PROVENANCE, "status", "registration_date",
+    "case_file": ("id", "source_record_id", "status", "registration_date",
                   "closure_reason", "case_owner"),
-    "person": ("id", "source_record_id", *PROVENANCE, *PERSON_VALUES),
+    "person": ("id", "source_record_id", *PERSON_VALUES),
     "person_code": ("person_id", "vocabulary", "code"),
     "victim_context": ("person_id", "trafficking_status", "status_decided_by",
                        "relationship_to_trafficker", "age_when_trafficked"),
     "perpetrator_context": ("person_id", "entity_type", "age_at_offence", "role_details"),
-    "trafficking_event": ("id", "source_record_id", *PROVENANCE, "case_id", "person_id",
+    "trafficking_event": ("id", "source_record_id", "case_id", "person_id",
                           "event_type", "country", "admin_area", "city", "place", "date_from",
                           "date_to"),
-    "referral": ("id", "source_record_id", *PROVENANCE, "case_id", "direction",
+    "referral": ("id", "source_record_id", "case_id", "direction",
                  "other_organisation", "referral_date", "reason", "details", "case_worker"),
-    "support_plan": ("id", "source_record_id", *PROVENANCE, "case_id", "person_id", "plan_type"),
-    "consent": ("id", "source_record_id", *PROVENANCE, "person_id", "scope", "given",
+    "support_plan": ("id", "source_record_id", "case_id", "person_id", "plan_type"),
+    "consent": ("id", "source_record_id", "person_id", "scope", "given",
                 "decided_on"),
 }
 _PERSON_CHILDREN = ("person_code", "victim_context", "perpetrator_context", "trafficking_event",
@@ -73,6 +76,8 @@ _VICTIM_KEYS = ("victim.trafficking_status", "victim.status_decided_by",
 _PERP_KEYS = ("perpetrator.entity_type", "perpetrator.age_at_offence", "perpetrator.role_details")
 _NO_VICTIM = (None, None, None, None)
 _NO_EVENT = (None,) * 6
+Rows = dict[tuple[str, tuple[Any, ...]], list[tuple[Any, ...]]]
+"""A chunk's new rows: ``(table, provenance values or ())`` -> tuples in :data:`COLUMNS` order."""
 _CASE_KEYS = ("case.status", "case.registration_date", "case.closure_reason", "case.owner")
 
 
@@ -91,6 +96,7 @@ class BatchWriter:
     def __init__(
         self, conn: Connection, *, batch_id: str | None, user: str, now: datetime,
         default_organisation: str | None, cipher: FieldCipher, keep_history: bool = False,
+        stage: SqliteStage | None = None,
     ) -> None:
         self.conn = conn
         self.keep_history = keep_history
@@ -99,7 +105,8 @@ class BatchWriter:
         token (None when the field was empty), only for fields whose value changed; it goes to
         the import's audit entry as ``audit_change`` rows (see :data:`HISTORY_FIELDS`)."""
         self.cipher = cipher
-        self.bulk = BulkInserter(conn)
+        self.bulk = BulkInserter(conn, stage)
+        self.stage = stage
         self.batch_id = batch_id
         self.user = user
         self.now = now
@@ -122,6 +129,7 @@ class BatchWriter:
         label = (name or self.default_organisation or "").strip()
         if not label:
             raise ValueError("no organisation: give an organisation column or a default")
+        self.drain()
         org = table_of(m.Organisation)
         found = self.conn.execute(
             select(org.c.id).where((org.c.name == label) | (org.c.code == label))
@@ -134,6 +142,8 @@ class BatchWriter:
             self.conn.execute(
                 insert(org), [{"id": found, "code": code, "name": label, "created_at": self.now}]
             )
+        # its data key is loaded now, so encrypting its fields never needs the connection
+        self.cipher.ensure_data_key(found)
         provenance = (found, self.batch_id, self.stamp, self.user, self.stamp, self.user)
         self._orgs[name] = (found, provenance)
         return self._orgs[name]
@@ -141,6 +151,7 @@ class BatchWriter:
     def _index(self, cache: dict[str, dict[str, str]], model: type[Base], org_id: str
                ) -> dict[str, str]:
         if org_id not in cache:
+            self.drain()
             table = table_of(model)
             rows = self.conn.execute(
                 select(table.c.source_record_id, table.c.id).where(
@@ -150,13 +161,20 @@ class BatchWriter:
             cache[org_id] = {src: pk for src, pk in rows if src is not None}
         return cache[org_id]
 
+    def drain(self) -> None:
+        """Wait until every row written so far is in the tables (with a stage, the copy runs
+        in the background); the connection may then be used again. Call it before the
+        import's transaction ends, whichever way."""
+        if self.stage is not None:
+            self.stage.drain()
+
     # -- writing ----------------------------------------------------------------------------
 
     def write(self, records: list[tuple[int, Record]]) -> tuple[int, int]:
         """Insert or update the records; returns ``(inserted, updated)``."""
         ids = id_block(len(records))
         self._new_id = id_maker()
-        rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        rows: Rows = defaultdict(list)
         person_updates: list[tuple[Any, ...]] = []
         case_updates: dict[str, tuple[Any, ...]] = {}
         replaced: list[str] = []
@@ -171,7 +189,7 @@ class BatchWriter:
                 pid = persons[record_id] = new_pk
             values = self._person_values(rec, org_id, case_id, pid)
             if is_new:
-                rows["person"].append((pid, record_id, *prov, *values))
+                rows["person", prov].append((pid, record_id, *values))
             else:
                 replaced.append(pid)
                 person_updates.append((*values, self.batch_id, self.stamp, self.user, pid))
@@ -212,7 +230,7 @@ class BatchWriter:
 
     def _case(
         self, rec: Record, org_id: str, prov: tuple[Any, ...],
-        rows: dict[str, list[tuple[Any, ...]]], case_updates: dict[str, tuple[Any, ...]],
+        rows: Rows, case_updates: dict[str, tuple[Any, ...]],
     ) -> str:
         cases = self._index(self._cases, m.Case, org_id)
         key = rec.get("case_id") or rec["record_id"]
@@ -230,7 +248,7 @@ class BatchWriter:
                   seal(owner, organisation_id=org_id, record_id=case_id,
                        field="case_file.case_owner"))
         if is_new:
-            rows["case_file"].append((case_id, key, *prov, *values))
+            rows["case_file", prov].append((case_id, key, *values))
             self._cases_seen.add(case_id)
         elif case_id not in self._cases_seen:
             self._cases_seen.add(case_id)
@@ -254,14 +272,14 @@ class BatchWriter:
                           field="referral.details"),
                      seal(worker, organisation_id=org_id, record_id=rid,
                           field="referral.case_worker"))
-            rows["referral"].append((rid, None, *prov, case_id, direction, *found))
+            rows["referral", prov].append((rid, None, case_id, direction, *found))
         return case_id
 
     def _children(
         self, rec: Record, prov: tuple[Any, ...], case_id: str, pid: str,
-        rows: dict[str, list[tuple[Any, ...]]],
+        rows: Rows,
     ) -> None:
-        codes = rows["person_code"]
+        codes = rows["person_code", ()]
         for key, vocabulary in _CODE_KEYS:
             found = rec.get(key)
             if found:
@@ -271,11 +289,11 @@ class BatchWriter:
         victim = (get(_VICTIM_KEYS[0]), get(_VICTIM_KEYS[1]), get(_VICTIM_KEYS[2]),
                   get(_VICTIM_KEYS[3]))
         if role == "Victim" or victim != _NO_VICTIM:
-            rows["victim_context"].append((pid, *victim))
+            rows["victim_context", ()].append((pid, *victim))
         org_id = prov[0]
         entity, age, details = (rec.get(k) for k in _PERP_KEYS)
         if role == "Perpetrator" or entity is not None or age is not None or details is not None:
-            rows["perpetrator_context"].append((
+            rows["perpetrator_context", ()].append((
                 pid, entity, age,
                 self.cipher.encrypt(details, organisation_id=org_id, record_id=pid,
                                     field="perpetrator_context.role_details"),
@@ -289,15 +307,15 @@ class BatchWriter:
             eid = self._new_id()
             sealed = self.cipher.encrypt(place, organisation_id=org_id, record_id=eid,
                                          field="trafficking_event.place")
-            rows["trafficking_event"].append((
-                eid, None, *prov, case_id, pid, event_type, country, admin, city, sealed,
+            rows["trafficking_event", prov].append((
+                eid, None, case_id, pid, event_type, country, admin, city, sealed,
                 _iso(start), _iso(end if end is not None else start),
             ))
         for plan_type in rec.get("support_plan.types", ()):
-            rows["support_plan"].append((self._new_id(), None, *prov, case_id, pid, plan_type))
+            rows["support_plan", prov].append((self._new_id(), None, case_id, pid, plan_type))
         given = rec.get("consent.given")
         if given is not None:
-            rows["consent"].append((self._new_id(), None, *prov, pid, "DataProcessing", given,
+            rows["consent", prov].append((self._new_id(), None, pid, "DataProcessing", given,
                                     _iso(rec.get("consent.date"))))
 
     def _record_history(self, person_updates: list[tuple[Any, ...]]) -> None:
@@ -323,10 +341,12 @@ class BatchWriter:
                         self.history[f"{pid}.person.{name}"] = old
 
     def _flush(
-        self, rows: dict[str, list[tuple[Any, ...]]], person_updates: list[tuple[Any, ...]],
+        self, rows: Rows, person_updates: list[tuple[Any, ...]],
         case_updates: dict[str, tuple[Any, ...]], replaced: list[str],
     ) -> None:
         tables = Base.metadata.tables
+        if case_updates or replaced or person_updates:
+            self.drain()
         if case_updates:
             reset = list(case_updates)
             referral = tables["referral"]
@@ -348,4 +368,8 @@ class BatchWriter:
                          (*PERSON_VALUES, "import_batch_id", "updated_at", "updated_by"),
                          person_updates)
         for name, columns in COLUMNS.items():
-            self.bulk.insert(tables[name], columns, rows.get(name, []))
+            for (table_name, prov), tuples in rows.items():
+                if table_name == name:
+                    constants = dict(zip(PROVENANCE, prov, strict=True)) if prov else None
+                    self.bulk.insert(tables[name], columns, tuples, constants)
+        self.bulk.submit()

@@ -13,11 +13,13 @@ is what brings a million-row import from minutes to under a minute (``bench/impo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table
+
+from maillon.store.bulk_stage import SqliteStage
 
 
 def _quote(name: str) -> str:
@@ -25,10 +27,15 @@ def _quote(name: str) -> str:
 
 
 class BulkInserter:
-    """Inserts tuples (in the order of ``columns``) into tables on one open connection."""
+    """Inserts tuples (in the order of ``columns``) into tables on one open connection.
 
-    def __init__(self, conn: Connection) -> None:
+    With a ``stage`` (SQLite), inserts go through it and land when it copies them
+    (:meth:`flush`, or the stage's own ``drain``): see :mod:`maillon.store.bulk_stage`.
+    """
+
+    def __init__(self, conn: Connection, stage: SqliteStage | None = None) -> None:
         self.conn = conn
+        self.stage = stage
         self.dialect = conn.dialect.name
         if self.dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"no bulk insert for {self.dialect}")
@@ -39,21 +46,34 @@ class BulkInserter:
             return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
         return moment
 
-    def insert(self, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-        """Insert ``rows`` into ``table``; ``columns`` names the tuple positions."""
+    def insert(
+        self, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+        constants: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Insert ``rows`` into ``table``; ``columns`` names the tuple positions.
+
+        ``constants`` are columns with the same value in every row (an import's provenance):
+        given once, they are neither repeated in the tuples nor, with a stage, in the data
+        handed to its thread.
+        """
         if not rows:
             return
-        names = ", ".join(_quote(c) for c in columns)
+        if self.stage is not None:
+            self.stage.put(table.name, columns, rows, constants)
+            return
+        extra = tuple((constants or {}).values())
+        names = ", ".join(_quote(c) for c in (*columns, *(constants or {})))
+        full = [row + extra for row in rows] if extra else rows
         dbapi = self.conn.connection.driver_connection
         if dbapi is None:
             raise RuntimeError("connection is closed")
         if self.dialect == "sqlite":
-            marks = ", ".join("?" for _ in columns)
+            marks = ", ".join("?" for _ in range(len(columns) + len(extra)))
             cursor = dbapi.cursor()
             try:
                 cursor.executemany(
                     f"INSERT INTO {_quote(table.name)} ({names}) VALUES ({marks})",  # noqa: S608
-                    rows,
+                    full,
                 )
             finally:
                 cursor.close()
@@ -61,8 +81,13 @@ class BulkInserter:
         with dbapi.cursor() as cursor, cursor.copy(
             f"COPY {_quote(table.name)} ({names}) FROM STDIN"
         ) as copy:
-            for row in rows:
+            for row in full:
                 copy.write_row(row)
+
+    def submit(self) -> None:
+        """With a stage: start copying what was inserted so far, in the background."""
+        if self.stage is not None:
+            self.stage.submit()
 
     def update(
         self, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
