@@ -261,6 +261,28 @@ def _reads() -> dict[str, Select[Any]]:
     }
 
 
+_SCOPED_READS: dict[int, tuple[ColumnElement[bool], Select[Any]]] = {}
+_SCOPED_READS_MAX = 4096
+
+
+def _scoped_case_read(scope: ColumnElement[bool]) -> Select[Any]:
+    """The case statement restricted to ``scope``, kept per scope object.
+
+    Callers that pass the same condition object for the same caller (the web layer memoises
+    it per principal) get the same statement back, so SQLAlchemy computes its cache key once
+    instead of walking the whole statement on every read. Keyed by ``id`` with the object
+    itself kept and compared by identity: SQL expressions overload ``==``.
+    """
+    found = _SCOPED_READS.get(id(scope))
+    if found is not None and found[0] is scope:
+        return found[1]
+    stmt = _reads()["case"].where(scope)
+    if len(_SCOPED_READS) >= _SCOPED_READS_MAX:
+        _SCOPED_READS.clear()
+    _SCOPED_READS[id(scope)] = (scope, stmt)
+    return stmt
+
+
 def get_case(
     session: Session, case_id: str, *, cipher: FieldCipher,
     scope: ColumnElement[bool] | None = None,
@@ -273,7 +295,7 @@ def get_case(
     reads = _reads()
     conn = session.connection()
     by_case = {"case_id": case_id}
-    stmt = reads["case"] if scope is None else reads["case"].where(scope)
+    stmt = reads["case"] if scope is None else _scoped_case_read(scope)
     case = conn.execute(stmt, by_case).first()
     if case is None:
         raise NotFound(f"no case {case_id!r}")

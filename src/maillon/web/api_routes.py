@@ -84,30 +84,31 @@ class CaseSearch(BaseModel):
     offset: int = Field(default=0, ge=0)
 
 
-def _plain(value: Any) -> Any:
-    """``value`` with dataclasses turned into dicts, without :func:`dataclasses.asdict`'s deep
-    copy (the values are fresh and not shared)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def _json_value(value: object) -> str:
-    if isinstance(value, date):  # datetime too: ISO 8601, as FastAPI's encoder writes it
+def _json_value(value: object) -> Any:
+    """What :func:`json.dumps` cannot write itself: dataclasses become dicts (their fields in
+    order, nested values left to the encoder, which calls back here for nested dataclasses),
+    dates and times ISO 8601 strings, as FastAPI's encoder writes them."""
+    if isinstance(value, date):  # datetime too
         return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES.get(type(value))
+        if names is None:
+            names = _FIELD_NAMES[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+        return {name: getattr(value, name) for name in names}
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+"""Field names per dataclass, in order (:func:`dataclasses.fields` walks them on every call)."""
 
 
 def json_body(value: Any) -> Response:
     """A JSON response written straight from dataclasses, dicts and lists: the case routes
     answer most of the load, and FastAPI's generic encoder costs more than the rest of the
-    rendering. Dates and times are ISO 8601 strings, as with the generic encoder."""
-    text = json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"),
-                      default=_json_value)
+    rendering. Dates and times are ISO 8601 strings, as with the generic encoder. Lists,
+    dicts and plain values are walked by the encoder's C code; only dataclasses and dates come
+    back to Python."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_value)
     return Response(text.encode("utf-8"), media_type="application/json")
 
 

@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from hashlib import sha256
 from typing import Annotated, Any
 
@@ -218,9 +219,19 @@ def case_scope(caller: Caller, action: str = "read") -> auth.Scope:
 
 
 def case_condition(caller: Caller, action: str = "read") -> ColumnElement[bool]:
-    """The SQL condition restricting ``Case`` rows to what the caller may see."""
-    return auth.scope_filter(caller.principal, "case", action,
-                             owner_column=m.Case.created_by,
+    """The SQL condition restricting ``Case`` rows to what the caller may see.
+
+    The same principal gets the same condition object back: it depends only on the principal
+    (a frozen value) and the roles, which are data loaded once. Building it anew cost about a
+    twentieth of a case read, and a reused condition lets :func:`~maillon.collect.api.get_case`
+    reuse its scoped statement, whose SQLAlchemy cache key is then computed once.
+    """
+    return _case_condition(caller.principal, action)
+
+
+@lru_cache(maxsize=4096)
+def _case_condition(principal: auth.Principal, action: str) -> ColumnElement[bool]:
+    return auth.scope_filter(principal, "case", action, owner_column=m.Case.created_by,
                              organisation_column=m.Case.organisation_id)
 
 
