@@ -90,3 +90,10 @@ def test_values_json_cannot_carry_fail_before_anything_is_copied(tmp_path: Path)
         with pytest.raises(TypeError):
             BulkInserter(conn, stage).insert(table, COLUMNS, [("x", b"bytes", 1, 1.0, True)])
     engine.dispose()
+
+
+def test_a_connection_only_its_thread_may_use_gets_no_stage() -> None:
+    engine = make_engine("sqlite://")  # in memory: SQLAlchemy keeps it to one thread
+    with engine.connect() as conn, staged(conn) as stage:
+        assert stage is None
+    engine.dispose()

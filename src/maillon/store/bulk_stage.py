@@ -129,13 +129,25 @@ class SqliteStage:
 
     def drain(self) -> None:
         """Wait for the running copy, if any; its error (e.g. a constraint) is raised here."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            start = time.perf_counter()
-            try:
-                pending.result()
-            finally:
-                self.wait_seconds += time.perf_counter() - start
+        pending = self._pending
+        if pending is None:
+            return
+        start = time.perf_counter()
+        try:
+            pending.result()
+        finally:
+            self.wait_seconds += time.perf_counter() - start
+            if pending.done():  # not when the wait itself was interrupted (Ctrl-C)
+                self._pending = None
+
+    def thread_may_write(self) -> bool:
+        """Whether the background thread may use the connection (the driver refuses a
+        connection opened with ``check_same_thread``)."""
+        try:
+            self._pool.submit(self._raw.execute, "SELECT 1").result()
+        except sqlite3.ProgrammingError:
+            return False
+        return True
 
     def close(self) -> None:
         """Wait for the thread and stop it; what was staged and not submitted is dropped."""
@@ -150,11 +162,17 @@ class SqliteStage:
 
 @contextmanager
 def staged(conn: Connection) -> Iterator[SqliteStage | None]:
-    """A :class:`SqliteStage` on a SQLite connection (None on other databases), closed on exit."""
+    """A :class:`SqliteStage` on a SQLite connection, closed on exit; None on other databases
+    and on a SQLite connection that only its own thread may use (SQLAlchemy opens in-memory
+    databases so), where the caller writes directly."""
     if conn.dialect.name != "sqlite":
         yield None
         return
     stage = SqliteStage(conn)
+    if not stage.thread_may_write():
+        stage.close()
+        yield None
+        return
     try:
         yield stage
     finally:
