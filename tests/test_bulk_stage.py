@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
 
 from maillon.store.bulk import BulkInserter
 from maillon.store.bulk_stage import staged
@@ -60,11 +71,21 @@ def test_staged_rows_equal_the_drivers_rows(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_a_failed_copy_is_raised_when_drained_and_rolls_back(tmp_path: Path) -> None:
+@pytest.fixture
+def one_table(tmp_path: Path) -> Iterator[tuple[Engine, Table]]:
+    """A SQLite file with one table ``t`` of :func:`_table`'s columns."""
     engine = make_engine(f"sqlite:///{tmp_path / 'stage.sqlite'}")
     metadata = MetaData()
     table = _table(metadata, "t")
     metadata.create_all(engine)
+    yield engine, table
+    engine.dispose()
+
+
+def test_a_failed_copy_is_raised_when_drained_and_rolls_back(
+    one_table: tuple[Engine, Table],
+) -> None:
+    engine, table = one_table
     with engine.connect() as conn, staged(conn) as stage:
         assert stage is not None
         tx = conn.begin()
@@ -77,19 +98,16 @@ def test_a_failed_copy_is_raised_when_drained_and_rolls_back(tmp_path: Path) -> 
             stage.drain()
         tx.rollback()
         assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 0
-    engine.dispose()
 
 
-def test_values_json_cannot_carry_fail_before_anything_is_copied(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'stage.sqlite'}")
-    metadata = MetaData()
-    table = _table(metadata, "t")
-    metadata.create_all(engine)
+def test_values_json_cannot_carry_fail_before_anything_is_copied(
+    one_table: tuple[Engine, Table],
+) -> None:
+    engine, table = one_table
     with engine.connect() as conn, staged(conn) as stage:
         assert stage is not None
         with pytest.raises(TypeError):
             BulkInserter(conn, stage).insert(table, COLUMNS, [("x", b"bytes", 1, 1.0, True)])
-    engine.dispose()
 
 
 def test_a_connection_only_its_thread_may_use_gets_no_stage() -> None:
