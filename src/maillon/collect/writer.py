@@ -106,7 +106,6 @@ class BatchWriter:
         the import's audit entry as ``audit_change`` rows (see :data:`HISTORY_FIELDS`)."""
         self.cipher = cipher
         self.bulk = BulkInserter(conn, stage)
-        self.stage = stage
         self.batch_id = batch_id
         self.user = user
         self.now = now
@@ -165,8 +164,8 @@ class BatchWriter:
         """Wait until every row written so far is in the tables (with a stage, the copy runs
         in the background); the connection may then be used again. Call it before the
         import's transaction ends, whichever way."""
-        if self.stage is not None:
-            self.stage.drain()
+        if self.bulk.stage is not None:
+            self.bulk.stage.drain()
 
     # -- writing ----------------------------------------------------------------------------
 

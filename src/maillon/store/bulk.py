@@ -3,12 +3,14 @@
 One thin API, one implementation per backend, both on the caller's connection and therefore in
 the caller's transaction:
 
-* SQLite: the driver's ``executemany`` with positional tuples (no per-value type processing).
+* SQLite: with a :class:`~maillon.store.bulk_stage.SqliteStage` (imports), one statement per
+  table and chunk in a background thread; without one, the driver's ``executemany`` with
+  positional tuples (no per-value type processing).
 * PostgreSQL: ``COPY ... FROM STDIN`` through psycopg, the fastest path into PostgreSQL.
 
 Values must already be in storage form: dates as ISO text (``"2021-05-01"``), booleans as bool,
-timestamps as produced by :meth:`BulkInserter.stamp`. Measured on a 2-core machine, this path
-is what brings a million-row import from minutes to under a minute (``bench/import_bench.py``).
+timestamps as produced by :meth:`BulkInserter.stamp`. Figures: ``bench/import_bench.py`` and
+``docs/collect.md`` ("How fast").
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ def _quote(name: str) -> str:
 class BulkInserter:
     """Inserts tuples (in the order of ``columns``) into tables on one open connection.
 
-    With a ``stage`` (SQLite), inserts go through it and land when it copies them
-    (:meth:`flush`, or the stage's own ``drain``): see :mod:`maillon.store.bulk_stage`.
+    With a ``stage`` (SQLite), inserts go through it: :meth:`submit` starts copying them in the
+    background and the stage's ``drain`` waits until they are in the tables (see
+    :mod:`maillon.store.bulk_stage`).
     """
 
     def __init__(self, conn: Connection, stage: SqliteStage | None = None) -> None:
