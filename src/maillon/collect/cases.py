@@ -18,6 +18,7 @@ from maillon.core.errors import NotFound
 from maillon.store import models as m
 from maillon.store.base import table_of
 from maillon.store.crypto import FieldCipher
+from maillon.store.sqljson import as_date, json_rows, loads_rows
 
 _Ts = TypeVarTuple("_Ts")
 
@@ -212,53 +213,64 @@ def list_cases(
 
 
 @cache
-def _reads() -> dict[str, Select[Any]]:
-    """The statements of :func:`get_case`, built once with bound parameters (``case_id``,
-    ``pids``) on the tables' columns.
+def _case_read() -> Select[Any]:
+    """The one statement of :func:`get_case`, built once with a bound ``case_id``.
 
-    A case read runs on every API read: building seven selects per request, generating their
-    cache keys and going through the ORM's compile step cost more CPU than the queries
-    themselves. Reused statement objects keep their cache key, and Core statements on the
-    session's connection skip the ORM layer; the rows are the same.
+    The case row with its organisation's name, then one JSON column per kind of child row
+    (:func:`~maillon.store.sqljson.json_rows`): persons (outer-joined with their victim and
+    perpetrator context), their codes, the events, referrals, support plans and consents.
+    Seven statements per read became one: on PostgreSQL every statement is a round trip and
+    work for the driver and the server, which under load cost more than the rows themselves.
+    The statement object is kept so that SQLAlchemy computes its cache key once.
     """
     case, org, person = table_of(m.Case), table_of(m.Organisation), table_of(m.Person)
     victim, perp = table_of(m.VictimContext), table_of(m.PerpetratorContext)
     code, event, ref = table_of(m.PersonCode), table_of(m.TraffickingEvent), table_of(m.Referral)
     plan, consent = table_of(m.SupportPlan), table_of(m.Consent)
+    of_case = person.c.case_id == case.c.id
+
+    def rows(*columns: Any, where: ColumnElement[bool], joined: Any = None) -> Any:
+        stmt = select(json_rows(*columns)).where(where)
+        if joined is not None:
+            stmt = stmt.select_from(joined)
+        return stmt.correlate(case).scalar_subquery()
+
     case_id: BindParameter[str] = bindparam("case_id")
-    pids: BindParameter[list[str]] = bindparam("pids", expanding=True)
-    return {
-        "case": select(case.c.id, case.c.source_record_id, case.c.organisation_id,
-                       case.c.status, case.c.registration_date, case.c.closure_reason,
-                       case.c.case_owner, case.c.import_batch_id, case.c.created_at,
-                       case.c.created_by, case.c.updated_at, case.c.updated_by, org.c.name)
-        .join(org, org.c.id == case.c.organisation_id).where(case.c.id == case_id),
-        # One row per person with its victim and perpetrator context (outer-joined).
-        "persons": select(
-            person.c.id, person.c.source_record_id, person.c.role, person.c.organisation_id,
-            person.c.given_name, person.c.middle_name, person.c.family_name,
-            person.c.birth_date, person.c.birth_date_precision, person.c.gender,
-            person.c.age_band, victim.c.person_id, victim.c.trafficking_status,
-            victim.c.status_decided_by, victim.c.relationship_to_trafficker,
-            victim.c.age_when_trafficked, perp.c.person_id, perp.c.entity_type,
-            perp.c.age_at_offence, perp.c.role_details,
-        ).outerjoin(victim, victim.c.person_id == person.c.id)
-        .outerjoin(perp, perp.c.person_id == person.c.id)
-        .where(person.c.case_id == case_id).order_by(person.c.role, person.c.id),
-        "codes": select(code.c.person_id, code.c.vocabulary, code.c.code)
-        .where(code.c.person_id.in_(pids)).order_by(code.c.code),
-        "events": select(event.c.id, event.c.organisation_id, event.c.event_type,
-                         event.c.country, event.c.admin_area, event.c.city, event.c.date_from,
-                         event.c.date_to, event.c.place)
-        .where(event.c.case_id == case_id).order_by(event.c.date_from.nulls_last()),
-        "referrals": select(ref.c.id, ref.c.organisation_id, ref.c.direction,
-                            ref.c.other_organisation, ref.c.referral_date, ref.c.reason,
-                            ref.c.details).where(ref.c.case_id == case_id),
-        "plans": select(plan.c.person_id, plan.c.plan_type, plan.c.planned_end_date,
-                        plan.c.actual_end_date).where(plan.c.case_id == case_id),
-        "consents": select(consent.c.person_id, consent.c.scope, consent.c.given,
-                           consent.c.decided_on).where(consent.c.person_id.in_(pids)),
-    }
+    return (
+        select(
+            case.c.id, case.c.source_record_id, case.c.organisation_id, case.c.status,
+            case.c.registration_date, case.c.closure_reason, case.c.case_owner,
+            case.c.import_batch_id, case.c.created_at, case.c.created_by, case.c.updated_at,
+            case.c.updated_by, org.c.name,
+            rows(person.c.id, person.c.source_record_id, person.c.role,
+                 person.c.organisation_id, person.c.given_name, person.c.middle_name,
+                 person.c.family_name, person.c.birth_date, person.c.birth_date_precision,
+                 person.c.gender, person.c.age_band, victim.c.person_id,
+                 victim.c.trafficking_status, victim.c.status_decided_by,
+                 victim.c.relationship_to_trafficker, victim.c.age_when_trafficked,
+                 perp.c.person_id, perp.c.entity_type, perp.c.age_at_offence,
+                 perp.c.role_details, where=of_case,
+                 joined=person.outerjoin(victim, victim.c.person_id == person.c.id)
+                 .outerjoin(perp, perp.c.person_id == person.c.id)).label("persons"),
+            rows(code.c.person_id, code.c.vocabulary, code.c.code, where=of_case,
+                 joined=code.join(person, person.c.id == code.c.person_id)).label("codes"),
+            rows(event.c.id, event.c.organisation_id, event.c.event_type, event.c.country,
+                 event.c.admin_area, event.c.city, event.c.date_from, event.c.date_to,
+                 event.c.place, where=event.c.case_id == case.c.id).label("events"),
+            rows(ref.c.id, ref.c.organisation_id, ref.c.direction, ref.c.other_organisation,
+                 ref.c.referral_date, ref.c.reason, ref.c.details,
+                 where=ref.c.case_id == case.c.id).label("referrals"),
+            rows(plan.c.person_id, plan.c.plan_type, plan.c.planned_end_date,
+                 plan.c.actual_end_date, plan.c.id,
+                 where=plan.c.case_id == case.c.id).label("plans"),
+            rows(consent.c.person_id, consent.c.scope, consent.c.given, consent.c.decided_on,
+                 consent.c.id, where=of_case,
+                 joined=consent.join(person, person.c.id == consent.c.person_id))
+            .label("consents"),
+        )
+        .join(org, org.c.id == case.c.organisation_id)
+        .where(case.c.id == case_id)
+    )
 
 
 _SCOPED_READS: dict[int, tuple[ColumnElement[bool], Select[Any]]] = {}
@@ -276,7 +288,7 @@ def _scoped_case_read(scope: ColumnElement[bool]) -> Select[Any]:
     found = _SCOPED_READS.get(id(scope))
     if found is not None and found[0] is scope:
         return found[1]
-    stmt = _reads()["case"].where(scope)
+    stmt = _case_read().where(scope)
     if len(_SCOPED_READS) >= _SCOPED_READS_MAX:
         _SCOPED_READS.clear()
     _SCOPED_READS[id(scope)] = (scope, stmt)
@@ -292,19 +304,16 @@ def get_case(
     A case outside ``scope`` is :class:`NotFound`, exactly like a case that does not exist.
     The caller decides how much of the decrypted personal data to show (and audits it).
     """
-    reads = _reads()
     conn = session.connection()
-    by_case = {"case_id": case_id}
-    stmt = reads["case"] if scope is None else _scoped_case_read(scope)
-    case = conn.execute(stmt, by_case).first()
+    stmt = _case_read() if scope is None else _scoped_case_read(scope)
+    case = conn.execute(stmt, {"case_id": case_id}).first()
     if case is None:
         raise NotFound(f"no case {case_id!r}")
-    persons = conn.execute(reads["persons"], by_case).all()
-    pids = [p[0] for p in persons]
-    codes: dict[str, dict[str, list[str]]] = {p: {} for p in pids}
-    if pids:
-        for pid, vocabulary, code in conn.execute(reads["codes"], {"pids": pids}):
-            codes[pid].setdefault(vocabulary, []).append(code)
+    # Child rows come unordered (see maillon.store.sqljson): sorted here, ties by id.
+    persons = sorted(loads_rows(case.persons), key=lambda p: (p[2], p[0]))
+    codes: dict[str, dict[str, list[str]]] = {p[0]: {} for p in persons}
+    for pid, vocabulary, code in sorted(loads_rows(case.codes), key=lambda c: (c[2], c[1])):
+        codes[pid].setdefault(vocabulary, []).append(code)
     decrypt = cipher.decrypt
 
     def clear(token: str | None, org: str, record: str, name: str) -> str | None:
@@ -335,21 +344,29 @@ def get_case(
         ))
     events: list[dict[str, Any]] = [
         {"event_type": e_type, "country": country, "admin_area": admin, "city": city,
-         "date_from": start, "date_to": end,
+         "date_from": as_date(start), "date_to": as_date(end),
          "place": clear(place, org_id, eid, "trafficking_event.place")}
         for eid, org_id, e_type, country, admin, city, start, end, place
-        in conn.execute(reads["events"], by_case)
+        in sorted(loads_rows(case.events), key=lambda e: (e[6] is None, e[6] or "", e[0]))
     ]
     referrals = [
-        {"direction": direction, "other_organisation": other, "referral_date": when,
+        {"direction": direction, "other_organisation": other, "referral_date": as_date(when),
          "reason": reason, "details": clear(details, org_id, rid, "referral.details")}
         for rid, org_id, direction, other, when, reason, details
-        in conn.execute(reads["referrals"], by_case)
+        in sorted(loads_rows(case.referrals), key=lambda r: (r[4] is None, r[4] or "", r[0]))
     ]
-    plans = [dict(row._mapping) for row in conn.execute(reads["plans"], by_case)]
+    plans = [
+        {"person_id": pid, "plan_type": kind, "planned_end_date": as_date(planned),
+         "actual_end_date": as_date(actual)}
+        for pid, kind, planned, actual, _ in sorted(loads_rows(case.plans),
+                                                    key=lambda p: (p[0], p[4]))
+    ]
     consents = [
-        dict(row._mapping) for row in conn.execute(reads["consents"], {"pids": pids})
-    ] if pids else []
+        {"person_id": pid, "scope": scope_code, "given": bool(given),
+         "decided_on": as_date(decided)}
+        for pid, scope_code, given, decided, _ in sorted(loads_rows(case.consents),
+                                                         key=lambda c: (c[0], c[4]))
+    ]
     exploitation = sorted({c for p in views for c in p.codes.get("exploitation_type", [])})
     return CaseDetail(
         summary=CaseSummary(
