@@ -13,11 +13,12 @@ a request is sent every 1/rate seconds whether or not earlier ones have answered
 shows as latency, not as a lower offered load): 80 % ``GET /api/v1/cases/{id}`` (decrypt, redact,
 one audit entry each) and 20 % ``POST /api/v1/cases/search`` by a family name. Prints requests/s
 achieved, p50/p90/p99/max latency and errors, the CPU time per request of the server (all its
-workers) and of the load generator, with the request rate the machine's cores could carry at
-that cost, then runs ``maillon audit verify`` on the store the workers wrote to (the chain must
-hold). The load generator shares the machine's cores with the server: on 2 cores it takes a
-part of the CPU the server would otherwise have. On a machine busy with other work, latency
-and rate say little; the CPU per request still compares two versions fairly.
+workers), of PostgreSQL's processes when they run on this machine, and of the load generator,
+with the request rate the machine's cores could carry at that cost, then runs ``maillon audit
+verify`` on the store the workers wrote to (the chain must hold). The load generator shares
+the machine's cores with the server: on 2 cores it takes a part of the CPU the server would
+otherwise have. On a machine busy with other work, latency and rate say little; the CPU per
+request still compares two versions fairly.
 """
 
 from __future__ import annotations
@@ -64,6 +65,23 @@ def session_cpu_seconds(sid: int) -> float:
             continue
         if int(fields[3]) == sid:  # fields after the name: state ppid pgrp session ...
             total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu_seconds() -> float:
+    """CPU time used so far by the PostgreSQL server's processes on this machine (Linux; 0
+    when none is visible, e.g. a server elsewhere). With PostgreSQL on loopback its work comes
+    out of the same cores as the web server's: the CPU a request really costs is the sum. Any
+    other database work during the run is counted too."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if name.endswith("(postgres"):
+            values = fields.split()
+            total += int(values[11]) + int(values[12])
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -137,7 +155,7 @@ ERROR_KINDS: collections.Counter[str] = collections.Counter()
 
 
 async def drive(base: str, rate: int, seconds: int, warmup: int, users: list[dict[str, str]],
-                sid: int) -> tuple[list[float], int, int, float, float, float]:
+                sid: int) -> tuple[list[float], int, int, float, float, float, float]:
     supervisor = next(u for u in users if u["username"] == "demo.supervisor")
     async with httpx.AsyncClient(base_url=base, timeout=30.0,
                                  limits=httpx.Limits(max_connections=64)) as client:
@@ -182,6 +200,7 @@ async def drive(base: str, rate: int, seconds: int, warmup: int, users: list[dic
         await asyncio.gather(*warm)
         cpu = session_cpu_seconds(sid)
         own = time.process_time()
+        database = database_cpu_seconds()
         tasks = []
         began = time.perf_counter()
         for i in range(rate * seconds):
@@ -194,8 +213,9 @@ async def drive(base: str, rate: int, seconds: int, warmup: int, users: list[dic
         elapsed = time.perf_counter() - began
         cpu = session_cpu_seconds(sid) - cpu
         own = time.process_time() - own
+        database = database_cpu_seconds() - database
         raw.close()
-    return latencies, errors, len(tasks), elapsed, cpu, own
+    return latencies, errors, len(tasks), elapsed, cpu, own, database
 
 
 def run_one(label: str, args: argparse.Namespace, url: str | None) -> None:
@@ -217,7 +237,7 @@ def run_one(label: str, args: argparse.Namespace, url: str | None) -> None:
                 except httpx.HTTPError:
                     time.sleep(0.2)
             users = json.loads((workdir / "maillon-data" / "demo-credentials.json").read_text())
-            latencies, errors, sent, elapsed, cpu, own = asyncio.run(
+            latencies, errors, sent, elapsed, cpu, own, database = asyncio.run(
                 drive(base, rate, seconds, args.warmup, users, server.pid))
         finally:
             server.terminate()
@@ -235,8 +255,9 @@ def run_one(label: str, args: argparse.Namespace, url: str | None) -> None:
           f"{' ' + str(dict(ERROR_KINDS)) if ERROR_KINDS else ''}; "
           f"latency ms p50 {q[49] * 1e3:.1f} p90 {q[89] * 1e3:.1f} p99 {q[98] * 1e3:.1f} "
           f"max {max(latencies) * 1e3:.1f}; CPU ms/request: server {cpu / sent * 1e3:.1f}, "
+          f"{f'database {database / sent * 1e3:.1f}, ' if url else ''}"
           f"load generator {own / sent * 1e3:.1f} (capacity of {cores} cores at "
-          f"this cost: {cores * sent / (cpu + own):.0f}/s); "
+          f"this cost: {cores * sent / (cpu + own + (database if url else 0)):.0f}/s); "
           f"audit verify: "
           f"{'ok' if verified.returncode == 0 else 'FAILED'} "
           f"({(verified.stdout or verified.stderr).strip().splitlines()[-1:]})")
