@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import random
@@ -37,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -83,6 +85,26 @@ def database_cpu_seconds() -> float:
             values = fields.split()
             total += int(values[11]) + int(values[12])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def postgres_schema(url: str | None, schema: str) -> Iterator[None]:
+    """A schema of the run's own on the PostgreSQL server at ``url`` (nothing without one),
+    dropped with everything in it at the end."""
+    if not url:
+        yield
+        return
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
 
 
 def prepare(workdir: Path, records: int, database_url: str | None) -> dict[str, str]:
@@ -278,18 +300,10 @@ def main() -> None:
         run_one("sqlite", args, None)
     if args.postgres and args.only != "sqlite":
         schema = f"bench_load_{secrets.token_hex(3)}"
-        url = args.postgres
-        import sqlalchemy
-
-        engine = sqlalchemy.create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in url else "?"
-        try:
-            run_one("postgresql", args, f"{url}{sep}options=-csearch_path%3D{schema}")
-        finally:
-            with engine.begin() as conn:
-                conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        sep = "&" if "?" in args.postgres else "?"
+        with postgres_schema(args.postgres, schema):
+            run_one("postgresql", args,
+                    f"{args.postgres}{sep}options=-csearch_path%3D{schema}")
 
 
 if __name__ == "__main__":

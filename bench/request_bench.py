@@ -1,6 +1,6 @@
 """In-process cost of the API's hot requests: CPU and function calls per request, no HTTP.
 
-    .venv/bin/python bench/request_bench.py [--requests 1000] [--records 2000]
+    .venv/bin/python bench/request_bench.py [--requests 1000] [--records 2000] [--postgres URL]
 
 Builds a demo workspace (``maillon demo --no-serve``) in a temporary folder, opens the app in
 this process, signs in as the demo supervisor and calls the ASGI app directly, one request at a
@@ -14,7 +14,10 @@ time, with the load test's mix (``bench/load_bench.py``): 80 % ``GET /api/v1/cas
   versions of the code fairly even when timings are noise (it weighs a call to a C function
   like a call to Python code, so it is a guide, not a CPU figure).
 
-Run it against another checkout with ``PYTHONPATH=<checkout>/src`` to compare versions.
+With ``--postgres URL`` the workspace's store is a schema of its own on that server (dropped
+at the end), and the CPU its processes used per request is printed too (when they run on this
+machine). Run it against another checkout with ``PYTHONPATH=<checkout>/src`` to compare
+versions.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import asyncio
 import json
 import os
 import random
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -34,6 +38,8 @@ from types import FrameType
 from typing import Any
 
 import pyotp
+
+from load_bench import database_cpu_seconds, postgres_schema
 
 BIN = Path(sys.executable).parent / "maillon"
 
@@ -95,8 +101,9 @@ async def _sign_in(app: Any, users: list[dict[str, str]]) -> str:
     return token
 
 
-async def _run(app: Any, token: str, requests: int, calls: _Calls | None) -> float:
-    """CPU seconds per request, best of three rounds; with ``calls``, one counted round."""
+async def _run(app: Any, token: str, requests: int, calls: _Calls | None) -> tuple[float, float]:
+    """CPU seconds per request of this process and of the database server, from the round
+    where this process used the least; with ``calls``, one counted round."""
     status, body = await _call(app, "GET", "/api/v1/cases", token=token)
     ids = [c["id"] for c in json.loads(body)["items"]]
     status, body = await _call(app, "GET", f"/api/v1/cases/{ids[0]}", token=token)
@@ -120,13 +127,14 @@ async def _run(app: Any, token: str, requests: int, calls: _Calls | None) -> flo
         for i in range(requests):
             await one(i)
         calls.on = False
-        return 0.0
-    best = float("inf")
+        return 0.0, 0.0
+    best = (float("inf"), 0.0)
     for _ in range(3):
-        start = time.process_time()
+        start, database = time.process_time(), database_cpu_seconds()
         for i in range(requests):
             await one(i)
-        best = min(best, (time.process_time() - start) / requests)
+        best = min(best, ((time.process_time() - start) / requests,
+                          (database_cpu_seconds() - database) / requests))
     return best
 
 
@@ -134,13 +142,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--records", type=int, default=2000)
+    parser.add_argument("--postgres", default=None,
+                        help="PostgreSQL URL (a schema of its own is created and dropped)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    schema = f"bench_request_{secrets.token_hex(3)}"
+    with tempfile.TemporaryDirectory() as tmp, postgres_schema(args.postgres, schema):
         work = Path(tmp)
         env = {k: v for k, v in os.environ.items() if not k.startswith("MAILLON_")}
         env.update(MAILLON_DATA_DIR=str(work / "maillon-data"),
                    MAILLON_KEY_FILE=str(work / "keys" / "keys.json"),
                    MAILLON_AUDIT_ANCHOR=str(work / "keys" / "anchor.json"))
+        if args.postgres:
+            sep = "&" if "?" in args.postgres else "?"
+            env["MAILLON_DATABASE_URL"] = f"{args.postgres}{sep}options=-csearch_path%3D{schema}"
         subprocess.run([str(BIN), "demo", "--no-serve", "--records", str(args.records)],
                        env=env, cwd=work, check=True, capture_output=True, timeout=900)
         os.environ.update({k: v for k, v in env.items() if k.startswith("MAILLON_")})
@@ -154,7 +168,7 @@ def main() -> None:
         users = json.loads((work / "maillon-data" / "demo-credentials.json").read_text())
         token = asyncio.run(_sign_in(app, users))
         try:
-            cpu = asyncio.run(_run(app, token, args.requests, None))
+            cpu, database = asyncio.run(_run(app, token, args.requests, None))
             # A second event loop, so its worker threads start after the hook is set.
             calls = _Calls()
             sys.setprofile(calls)
@@ -168,7 +182,8 @@ def main() -> None:
         finally:
             app.state.security.audit.flush_anchor()  # as the server does when it stops
             store.engine.dispose()
-    print(f"CPU per request (best of 3 x {args.requests}): {cpu * 1e3:.2f} ms")
+    print(f"CPU per request (best of 3 x {args.requests}): {cpu * 1e3:.2f} ms"
+          + (f", database server {database * 1e3:.2f} ms" if args.postgres else ""))
     print(f"function calls per request (Python and C, all threads, {counted} requests): "
           f"{calls.count / counted:,.0f}")
 

@@ -159,21 +159,32 @@ def count_cases(session: Session, flt: CaseFilter) -> int:
     return int(session.connection().execute(stmt).scalar_one())
 
 
+def _child_rows(*columns: Any, where: ColumnElement[bool], joined: Any = None) -> Any:
+    """The ``columns`` of the rows matching ``where`` (a condition on ``case_file``'s row of the
+    enclosing statement) as one JSON value: see :func:`~maillon.store.sqljson.json_rows`."""
+    stmt = select(json_rows(*columns)).where(where)
+    if joined is not None:
+        stmt = stmt.select_from(joined)
+    return stmt.correlate(table_of(m.Case)).scalar_subquery()
+
+
 @cache
-def _summary_reads() -> dict[str, Select[Any]]:
-    """The per-page look-ups of :func:`list_cases`, built once (see :func:`_reads`)."""
-    person, code, event = table_of(m.Person), table_of(m.PersonCode), table_of(m.TraffickingEvent)
+def _summary_read() -> Select[Any]:
+    """The per-page look-up of :func:`list_cases`, built once: for each case id in ``ids``, its
+    persons' roles, exploitation types and exploitation countries, in one statement (three
+    before, each a round trip on PostgreSQL; see :func:`_case_read`)."""
+    case, person = table_of(m.Case), table_of(m.Person)
+    code, event = table_of(m.PersonCode), table_of(m.TraffickingEvent)
     ids: BindParameter[list[str]] = bindparam("ids", expanding=True)
-    return {
-        "roles": select(person.c.case_id, person.c.role, func.count())
-        .where(person.c.case_id.in_(ids)).group_by(person.c.case_id, person.c.role),
-        "exploitation": select(person.c.case_id, code.c.code).distinct()
-        .join(code, code.c.person_id == person.c.id)
-        .where(person.c.case_id.in_(ids), code.c.vocabulary == "exploitation_type"),
-        "countries": select(event.c.case_id, event.c.country).distinct()
-        .where(event.c.case_id.in_(ids), event.c.event_type == "Exploitation",
-               event.c.country.is_not(None)),
-    }
+    of_case = person.c.case_id == case.c.id
+    return select(
+        case.c.id,
+        _child_rows(person.c.role, where=of_case),
+        _child_rows(code.c.code, where=of_case & (code.c.vocabulary == "exploitation_type"),
+                    joined=code.join(person, person.c.id == code.c.person_id)),
+        _child_rows(event.c.country, where=(event.c.case_id == case.c.id)
+                    & (event.c.event_type == "Exploitation") & event.c.country.is_not(None)),
+    ).where(case.c.id.in_(ids))
 
 
 def list_cases(
@@ -190,26 +201,22 @@ def list_cases(
     conn = session.connection()
     rows = conn.execute(stmt).all()
     ids = [row[0] for row in rows]
-    roles: dict[str | None, dict[str, int]] = {i: {} for i in ids}
-    exploitation: dict[str | None, list[str]] = {i: [] for i in ids}
-    countries: dict[str | None, list[str]] = {i: [] for i in ids}
+    found: dict[str, tuple[list[str], list[str], list[str]]] = {}
     if ids:
-        reads, by_ids = _summary_reads(), {"ids": ids}
-        for case_id, role, n in conn.execute(reads["roles"], by_ids):
-            roles[case_id][role] = n
-        for case_id, code in conn.execute(reads["exploitation"], by_ids):
-            exploitation[case_id].append(code)
-        for case_id, country in conn.execute(reads["countries"], by_ids):
-            countries[case_id].append(country or "")
-    return [
-        CaseSummary(
+        for cid, roles, exploitation, countries in conn.execute(_summary_read(), {"ids": ids}):
+            found[cid] = ([r for r, in loads_rows(roles)],
+                          sorted({c for c, in loads_rows(exploitation)}),
+                          sorted({c for c, in loads_rows(countries)}))
+    summaries = []
+    for cid, source_id, status, registered, org in rows:
+        roles, exploitation, countries = found.get(cid, ([], [], []))
+        summaries.append(CaseSummary(
             id=cid, source_record_id=source_id, organisation=org, status=status,
-            registration_date=registered, victims=roles[cid].get("Victim", 0),
-            perpetrators=roles[cid].get("Perpetrator", 0),
-            exploitation=sorted(exploitation[cid]), countries=sorted(countries[cid]),
-        )
-        for cid, source_id, status, registered, org in rows
-    ]
+            registration_date=registered, victims=roles.count("Victim"),
+            perpetrators=roles.count("Perpetrator"), exploitation=exploitation,
+            countries=countries,
+        ))
+    return summaries
 
 
 @cache
@@ -228,13 +235,6 @@ def _case_read() -> Select[Any]:
     code, event, ref = table_of(m.PersonCode), table_of(m.TraffickingEvent), table_of(m.Referral)
     plan, consent = table_of(m.SupportPlan), table_of(m.Consent)
     of_case = person.c.case_id == case.c.id
-
-    def rows(*columns: Any, where: ColumnElement[bool], joined: Any = None) -> Any:
-        stmt = select(json_rows(*columns)).where(where)
-        if joined is not None:
-            stmt = stmt.select_from(joined)
-        return stmt.correlate(case).scalar_subquery()
-
     case_id: BindParameter[str] = bindparam("case_id")
     return (
         select(
@@ -242,31 +242,40 @@ def _case_read() -> Select[Any]:
             case.c.registration_date, case.c.closure_reason, case.c.case_owner,
             case.c.import_batch_id, case.c.created_at, case.c.created_by, case.c.updated_at,
             case.c.updated_by, org.c.name,
-            rows(person.c.id, person.c.source_record_id, person.c.role,
-                 person.c.organisation_id, person.c.given_name, person.c.middle_name,
-                 person.c.family_name, person.c.birth_date, person.c.birth_date_precision,
-                 person.c.gender, person.c.age_band, victim.c.person_id,
-                 victim.c.trafficking_status, victim.c.status_decided_by,
-                 victim.c.relationship_to_trafficker, victim.c.age_when_trafficked,
-                 perp.c.person_id, perp.c.entity_type, perp.c.age_at_offence,
-                 perp.c.role_details, where=of_case,
-                 joined=person.outerjoin(victim, victim.c.person_id == person.c.id)
-                 .outerjoin(perp, perp.c.person_id == person.c.id)).label("persons"),
-            rows(code.c.person_id, code.c.vocabulary, code.c.code, where=of_case,
-                 joined=code.join(person, person.c.id == code.c.person_id)).label("codes"),
-            rows(event.c.id, event.c.organisation_id, event.c.event_type, event.c.country,
-                 event.c.admin_area, event.c.city, event.c.date_from, event.c.date_to,
-                 event.c.place, where=event.c.case_id == case.c.id).label("events"),
-            rows(ref.c.id, ref.c.organisation_id, ref.c.direction, ref.c.other_organisation,
-                 ref.c.referral_date, ref.c.reason, ref.c.details,
-                 where=ref.c.case_id == case.c.id).label("referrals"),
-            rows(plan.c.person_id, plan.c.plan_type, plan.c.planned_end_date,
-                 plan.c.actual_end_date, plan.c.id,
-                 where=plan.c.case_id == case.c.id).label("plans"),
-            rows(consent.c.person_id, consent.c.scope, consent.c.given, consent.c.decided_on,
-                 consent.c.id, where=of_case,
-                 joined=consent.join(person, person.c.id == consent.c.person_id))
-            .label("consents"),
+            _child_rows(
+                person.c.id, person.c.source_record_id, person.c.role, person.c.organisation_id,
+                person.c.given_name, person.c.middle_name, person.c.family_name,
+                person.c.birth_date, person.c.birth_date_precision, person.c.gender,
+                person.c.age_band, victim.c.person_id, victim.c.trafficking_status,
+                victim.c.status_decided_by, victim.c.relationship_to_trafficker,
+                victim.c.age_when_trafficked, perp.c.person_id, perp.c.entity_type,
+                perp.c.age_at_offence, perp.c.role_details, where=of_case,
+                joined=person.outerjoin(victim, victim.c.person_id == person.c.id)
+                .outerjoin(perp, perp.c.person_id == person.c.id),
+            ).label("persons"),
+            _child_rows(
+                code.c.person_id, code.c.vocabulary, code.c.code, where=of_case,
+                joined=code.join(person, person.c.id == code.c.person_id),
+            ).label("codes"),
+            _child_rows(
+                event.c.id, event.c.organisation_id, event.c.event_type, event.c.country,
+                event.c.admin_area, event.c.city, event.c.date_from, event.c.date_to,
+                event.c.place, where=event.c.case_id == case.c.id,
+            ).label("events"),
+            _child_rows(
+                ref.c.id, ref.c.organisation_id, ref.c.direction, ref.c.other_organisation,
+                ref.c.referral_date, ref.c.reason, ref.c.details,
+                where=ref.c.case_id == case.c.id,
+            ).label("referrals"),
+            _child_rows(
+                plan.c.person_id, plan.c.plan_type, plan.c.planned_end_date,
+                plan.c.actual_end_date, plan.c.id, where=plan.c.case_id == case.c.id,
+            ).label("plans"),
+            _child_rows(
+                consent.c.person_id, consent.c.scope, consent.c.given, consent.c.decided_on,
+                consent.c.id, where=of_case,
+                joined=consent.join(person, person.c.id == consent.c.person_id),
+            ).label("consents"),
         )
         .join(org, org.c.id == case.c.organisation_id)
         .where(case.c.id == case_id)
